@@ -1,0 +1,35 @@
+# Warnings and sanitizers for joinery's own tests and examples. They live on
+# this private target, never on the exported joinery::joinery.
+#
+#   JOINERY_WERROR    treat warnings as errors (CI turns it on)
+#   JOINERY_SANITIZE  "" | "address" (ASan+UBSan) | "thread" (TSan)
+
+option(JOINERY_WERROR "Treat warnings as errors in tests and examples" OFF)
+set(JOINERY_SANITIZE "" CACHE STRING "Sanitizers for tests and examples: address | thread")
+
+add_library(joinery_dev INTERFACE)
+target_compile_options(joinery_dev INTERFACE -Wall -Wextra -Wpedantic)
+if(JOINERY_WERROR)
+  target_compile_options(joinery_dev INTERFACE -Werror)
+endif()
+
+if(JOINERY_SANITIZE STREQUAL "address")
+  set(_joinery_san -fsanitize=address,undefined -fno-sanitize-recover=all)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # clang cannot compile Asio coroutines with -fsanitize=function
+    # ("Cannot represent a difference across sections", llvm#49689).
+    list(APPEND _joinery_san -fno-sanitize=function)
+  endif()
+  target_compile_options(joinery_dev INTERFACE ${_joinery_san} -fno-omit-frame-pointer)
+  target_link_options(joinery_dev INTERFACE ${_joinery_san})
+elseif(JOINERY_SANITIZE STREQUAL "thread")
+  target_compile_options(joinery_dev INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(joinery_dev INTERFACE -fsanitize=thread)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # g++ warns that TSan does not model Asio's atomic_thread_fence
+    # (detail/atomic_count.hpp, std_fenced_block.hpp); see RELIABILITY B-A10.
+    target_compile_options(joinery_dev INTERFACE -Wno-tsan)
+  endif()
+elseif(NOT JOINERY_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "JOINERY_SANITIZE must be empty, 'address' or 'thread'")
+endif()

@@ -1,0 +1,79 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_DEFAULT_HASH_HPP
+#define JOINERY_DETAIL_DEFAULT_HASH_HPP
+
+// The default Hash and KeyEqual of join_map.
+//
+// For every key type but strings this is abseil's default (absl::Hash and
+// std::equal_to), what absl::flat_hash_map<K, V> would use. For string keys
+// joinery needs lookups by std::string_view and by string literal. Abseil's
+// own string hash is transparent over absl::string_view, which Debian's
+// abseil (built with ABSL_OPTION_USE_STD_STRING_VIEW 0) makes a type of its
+// own, so `contains(std::string_view)` would not compile there. joinery's
+// string hash takes std::string_view and hashes it as absl::string_view: the
+// same bytes, the same hash, on either kind of abseil build.
+//
+// What the default hash promises: absl::Hash is seeded per process (from an
+// address, so it varies between runs where ASLR is on), which makes keys
+// crafted offline to collide unlikely to collide in a running process. It
+// is not a keyed cryptographic hash and abseil makes no promise against an
+// attacker who can observe the process. A user-supplied Hash can reopen
+// collision attacks (as tokio warns for JoinMap::with_hasher); a join_map
+// stays correct with any Hash, even a constant one, only slower.
+
+#include <absl/container/internal/hash_function_defaults.h>
+#include <absl/hash/hash.h>
+#include <absl/strings/string_view.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace joinery::detail {
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
+  }
+};
+
+struct string_equal {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+template <class K>
+struct default_hash_eq {
+  using hash = absl::container_internal::hash_default_hash<K>;
+  using eq = absl::container_internal::hash_default_eq<K>;
+};
+
+template <>
+struct default_hash_eq<std::string> {
+  using hash = string_hash;
+  using eq = string_equal;
+};
+
+template <>
+struct default_hash_eq<std::string_view> {
+  using hash = string_hash;
+  using eq = string_equal;
+};
+
+template <class K>
+using default_hash_t = typename default_hash_eq<K>::hash;
+
+template <class K>
+using default_key_equal_t = typename default_hash_eq<K>::eq;
+
+// Whether lookups may use a type other than the key type itself.
+template <class Hash, class KeyEqual>
+concept transparent_lookup = requires {
+  typename Hash::is_transparent;
+  typename KeyEqual::is_transparent;
+};
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_DEFAULT_HASH_HPP

@@ -1,0 +1,339 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_JOIN_OP_HPP
+#define JOINERY_DETAIL_JOIN_OP_HPP
+
+// The pending join: the machinery behind async_join_next, async_join_next_with_id
+// and join_handle::async_wait.
+//
+// Life of one operation:
+//   1. The initiating call (on the owner's thread) allocates the operation
+//      with the handler's associated allocator, installs a cancellation
+//      handler in the handler's slot, and either registers it as the group's
+//      waiter or, when there is already something to report (a finished task,
+//      an empty or closed group), claims it at once.
+//   2. Whoever claims it (a task finishing on any thread, a cancellation, the
+//      owner kicking it) moves it from waiter_ to inflight_ under the group's
+//      mutex and posts its completion to the handler's associated executor.
+//      Exactly one party can claim, so exactly one completion is posted.
+//   3. The completion runs on the handler's executor, i.e. on the owner's
+//      side, and decides there what to deliver: operation_aborted if the wait
+//      was cancelled meanwhile or the group closed, else the oldest finished
+//      task (taking it out of the owner's indexes), else "empty" if the group
+//      has no task, else it registers again and keeps waiting (another join,
+//      e.g. try_join_next, took the result it was woken for).
+//   4. Before invoking the handler it clears the slot, moves the handler out
+//      and frees its own memory (Asio's rule, so the handler can start the
+//      next join at once).
+// Because the result is taken only in step 3, a wait cancelled after being
+// woken (a `||` whose other branch won first) gives nothing up: the result
+// stays queued for the next join. That is the cancel-safety promise.
+
+#include <joinery/detail/group_core.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace joinery::detail {
+
+// Keeps the handler's executor from running out of work while the operation
+// is pending (a join may wait on tasks running on another context).
+template <class Executor, class = void>
+class work_tracker {
+ public:
+  explicit work_tracker(const Executor& ex)
+      : ex_(net::prefer(ex, net::execution::outstanding_work.tracked)) {}
+  auto get_executor() const noexcept { return ex_; }
+
+ private:
+  std::decay_t<decltype(net::prefer(std::declval<const Executor&>(),
+                                    net::execution::outstanding_work.tracked))>
+      ex_;
+};
+
+template <class Executor>
+class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Executor>::value>> {
+ public:
+  explicit work_tracker(const Executor& ex) : guard_(ex) {}
+  Executor get_executor() const noexcept { return guard_.get_executor(); }
+
+ private:
+  net::executor_work_guard<Executor> guard_;
+};
+
+// The allocator the operation uses: the handler's, or Asio's per-thread
+// recycling allocator when the handler has none of its own.
+template <class Alloc>
+struct op_allocator {
+  using type = Alloc;
+  static type get(const Alloc& a) noexcept { return a; }
+};
+template <class T>
+struct op_allocator<std::allocator<T>> {
+  using type = net::recycling_allocator<void>;
+  static type get(const std::allocator<T>&) noexcept { return {}; }
+};
+
+// The cancellation handler installed in the handler's slot. It names the
+// operation by sequence number, not by pointer: the operation may already be
+// gone when a late emit arrives, and a new one may live at the same address.
+class join_cancellation {
+ public:
+  join_cancellation(group_core* core, std::uint64_t seq) noexcept : core_(core), seq_(seq) {
+    core_->add_ref();
+  }
+  join_cancellation(const join_cancellation&) = delete;
+  join_cancellation& operator=(const join_cancellation&) = delete;
+  ~join_cancellation() { core_->release(); }
+
+  // Any cancellation type (terminal, partial, total) ends the wait; it has no
+  // effect on the tasks. A wait already woken is told to give up at
+  // completion time, leaving the result it was woken for in the queue.
+  void operator()(net::cancellation_type_t) noexcept {
+    join_op_base* wake;
+    {
+      std::lock_guard lock(core_->mutex_);
+      if (core_->op_seq_ != seq_)
+        return;
+      core_->cancel_requested_ = true;
+      wake = core_->claim_waiter();
+    }
+    if (wake)
+      core_->post_or_requeue(wake);
+  }
+
+ private:
+  group_core* core_;
+  std::uint64_t seq_;
+};
+
+// State must derive from group_core. Take is a policy:
+//   using value_type = ...;                       // what the join delivers
+//   static bool is_empty(const State&) noexcept;  // the group has no task
+//   static value_type take(State&, task_header*) noexcept;  // consumes the list reference
+template <class State, class Take, class Handler, class WorkExecutor>
+class join_op final : public join_op_base {
+ public:
+  using value_type = typename Take::value_type;
+  using handler_allocator = net::associated_allocator_t<Handler>;
+  using allocator_type = typename op_allocator<handler_allocator>::type;
+  using self_allocator =
+      typename std::allocator_traits<allocator_type>::template rebind_alloc<join_op>;
+
+  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state,
+                         std::uint64_t seq) {
+    self_allocator alloc(
+        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
+    join_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
+    try {
+      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state, seq);
+    } catch (...) {
+      std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
+      throw;
+    }
+  }
+
+  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
+    return net::get_associated_cancellation_slot(handler_);
+  }
+
+  // Frees an operation that was never registered (its initiation failed).
+  void destroy_unregistered() noexcept {
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    group_core* core = core_;
+    destroy();
+    core->release();
+  }
+
+ private:
+  // Posted to the handler's executor; owns the operation until it runs.
+  class completion {
+   public:
+    using allocator_type = handler_allocator;
+    explicit completion(join_op* op) noexcept
+        : op_(op), alloc_(net::get_associated_allocator(op->handler_)) {}
+    completion(completion&& o) noexcept
+        : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
+    completion& operator=(completion&&) = delete;
+    ~completion() {
+      if (op_)
+        op_->discard();
+    }
+    allocator_type get_allocator() const noexcept { return alloc_; }
+    void operator()() { std::exchange(op_, nullptr)->run(); }
+
+   private:
+    join_op* op_;
+    handler_allocator alloc_;
+  };
+
+  join_op(Handler&& handler, const WorkExecutor& ex, State* state, std::uint64_t seq)
+      : join_op_base(state, seq, &do_post), handler_(std::move(handler)), work_(ex) {
+    state->add_ref();
+  }
+
+  static void do_post(join_op_base* base) {
+    auto* self = static_cast<join_op*>(base);
+    net::post(self->work_.get_executor(), completion(self));
+  }
+
+  void run() {
+    auto* state = static_cast<State*>(core_);
+    boost::system::error_code ec;
+    task_header* t = nullptr;
+    {
+      std::lock_guard lock(state->mutex_);
+      state->inflight_ = nullptr;
+      if (state->closed_ || state->cancel_requested_) {
+        ec = net::error::operation_aborted;
+      } else {
+        t = state->pop_ready_locked();
+        if (!t && !Take::is_empty(*state)) {
+          // Woken for a result someone else took (try_join_next): wait on.
+          state->waiter_ = this;
+          return;
+        }
+      }
+      state->op_seq_ = 0;
+      state->cancel_requested_ = false;
+    }
+    std::optional<value_type> value;
+    if (t)
+      value.emplace(Take::take(*state, t));
+    complete(ec, std::move(value));
+  }
+
+  void complete(boost::system::error_code ec, std::optional<value_type> value) {
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    Handler handler(std::move(handler_));
+    auto work(std::move(work_));
+    group_core* core = core_;
+    destroy();
+    core->release();
+    // We are running inside a function posted to the handler's associated
+    // executor, so invoking the handler here is invoking it there.
+    std::move(handler)(ec, std::move(value));
+  }
+
+  // The posted completion was destroyed unrun (its executor was shut down).
+  void discard() noexcept {
+    group_core* core = core_;
+    {
+      auto* state = static_cast<State*>(core);
+      std::lock_guard lock(state->mutex_);
+      if (state->inflight_ == this) {
+        state->inflight_ = nullptr;
+        state->op_seq_ = 0;
+        state->cancel_requested_ = false;
+      }
+    }
+    destroy();
+    core->release();
+  }
+
+  void destroy() noexcept {
+    self_allocator alloc(
+        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler_)));
+    this->~join_op();
+    std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
+  }
+
+  Handler handler_;
+  work_tracker<WorkExecutor> work_;
+};
+
+// Completes `handler` with (ec, nullopt) without waiting, through its
+// associated executor (never inside the initiating call).
+template <class Value, class Handler, class DefaultExecutor>
+void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::error_code ec) {
+  auto hex = net::get_associated_executor(handler, ex);
+  net::post(hex, net::append(std::forward<Handler>(handler), ec, std::optional<Value>{}));
+}
+
+// Starts a join on `state` (null means an empty group that never had a
+// task). See the file comment for the protocol.
+template <class Take, class State, class Handler, class DefaultExecutor>
+void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
+  using value_type = typename Take::value_type;
+  using handler_type = std::decay_t<Handler>;
+  using work_executor = net::associated_executor_t<handler_type, DefaultExecutor>;
+  using op_type = join_op<State, Take, handler_type, work_executor>;
+
+  if (!state)
+    return post_empty<value_type>(std::forward<Handler>(handler), ex, {});
+
+  std::uint64_t seq;
+  {
+    std::lock_guard lock(state->mutex_);
+    if (state->op_seq_ == 0)
+      seq = ++state->next_seq_;
+    else
+      seq = 0;
+  }
+  if (seq == 0) {
+    // One waiter at a time, like tokio's &mut self: a second concurrent join
+    // is refused rather than queued, so results cannot be split unpredictably
+    // between two consumers.
+    return post_empty<value_type>(std::forward<Handler>(handler), ex, net::error::already_started);
+  }
+
+  handler_type h(std::forward<Handler>(handler));
+  work_executor wex = net::get_associated_executor(h, ex);
+  op_type* op = op_type::create(std::move(h), wex, state, seq);
+  auto slot = op->slot();
+  if (slot.is_connected()) {
+    try {
+      slot.template emplace<join_cancellation>(state, seq);
+    } catch (...) {
+      op->destroy_unregistered();
+      throw;
+    }
+  }
+
+  bool post_now;
+  {
+    std::lock_guard lock(state->mutex_);
+    state->op_seq_ = seq;
+    state->cancel_requested_ = false;
+    post_now = state->closed_ || state->ready_head_ || Take::is_empty(*state);
+    if (post_now)
+      state->inflight_ = op;
+    else
+      state->waiter_ = op;
+  }
+  if (post_now) {
+    try {
+      op->post();
+    } catch (...) {
+      {
+        std::lock_guard lock(state->mutex_);
+        state->inflight_ = nullptr;
+        state->op_seq_ = 0;
+      }
+      op->destroy_unregistered();
+      throw;
+    }
+  }
+}
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_JOIN_OP_HPP

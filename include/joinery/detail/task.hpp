@@ -1,0 +1,372 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_TASK_HPP
+#define JOINERY_DETAIL_TASK_HPP
+
+// The state of one spawned task, shared by everything that refers to it: the
+// group's index, the running coroutine (or blocking job), abort_handles, and
+// aborts in flight. It is reference counted, so any of them may outlive the
+// others: an abort_handle used after its map is gone, or a task finishing on
+// another thread after the map was destroyed, touches only this object.
+
+#include <joinery/detail/config.hpp>
+#include <joinery/join_error.hpp>
+#include <joinery/task_id.hpp>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace joinery::detail {
+
+class group_core;
+class task_header;
+
+// Bits of task_header::state_.
+inline constexpr std::uint32_t abort_bit = 1;     // abort() was called
+inline constexpr std::uint32_t started_bit = 2;   // the body began to run
+inline constexpr std::uint32_t finished_bit = 4;  // the outcome is fixed; nothing runs any more
+inline constexpr std::uint32_t armed_bit = 8;     // the task was handed to its executor
+
+// The operations that depend on the task's concrete type.
+struct task_vtable {
+  void (*destroy)(task_header*) noexcept;
+  // Interrupts a started coroutine: posts a terminal cancellation to the
+  // task's own executor. Null for blocking tasks, which cannot be interrupted.
+  void (*request_cancel)(task_header*);
+  // Destroys a stored value whose task turned out to be aborted.
+  void (*discard_value)(task_header*) noexcept;
+};
+
+enum class outcome : unsigned char { none, value, exception };
+
+class task_header {
+ public:
+  task_header(const task_header&) = delete;
+  task_header& operator=(const task_header&) = delete;
+
+  void add_ref() noexcept {
+    // Relaxed: a new reference is always made from an existing one, which
+    // already keeps the object alive (the usual shared_ptr argument).
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void release() noexcept {
+    // acq_rel: the releasing thread's writes to the task must happen before
+    // the destroying thread's destructor runs.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      vtable_->destroy(this);
+  }
+
+  task_id id() const noexcept { return task_id(id_); }
+
+  bool is_finished() const noexcept {
+    return (state_.load(std::memory_order_acquire) & finished_bit) != 0;
+  }
+
+  // Requests the task to stop. Idempotent; returns at once. A task that has
+  // not started never runs its body; a started coroutine is interrupted at
+  // its next suspension point; a finished task keeps its outcome; a started
+  // blocking task runs to completion. May throw std::bad_alloc when the
+  // cancellation cannot be posted; the task is still marked aborted and will
+  // be reported cancelled when it ends.
+  void abort() {
+    // acq_rel on both sides of the started/abort handshake: the RMWs on
+    // state_ are totally ordered, so exactly one of try_start() and abort()
+    // sees the other's bit. If abort sees no started bit, try_start will see
+    // the abort bit and skip the body, so no cancellation needs posting.
+    const std::uint32_t prev = state_.fetch_or(abort_bit, std::memory_order_acq_rel);
+    if ((prev & (abort_bit | finished_bit)) != 0 || (prev & started_bit) == 0)
+      return;
+    if (vtable_->request_cancel)
+      vtable_->request_cancel(this);
+  }
+
+  // Called by the runner before the body: false when aborted first.
+  bool try_start() noexcept {
+    return (state_.fetch_or(started_bit, std::memory_order_acq_rel) & abort_bit) == 0;
+  }
+
+  void set_exception(std::exception_ptr e) noexcept {
+    exception_ = std::move(e);
+    outcome_ = outcome::exception;
+  }
+
+ protected:
+  task_header(const task_vtable* vtable, bool interruptible) noexcept
+      : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
+  ~task_header() = default;
+
+  // Fixes the outcome and hands the task to its group. Runs exactly once per
+  // armed task: on the task's executor after its body (or after the executor
+  // destroyed it unrun). Consumes the running reference.
+  void report_finished() noexcept;
+
+ public:
+  // --- Shared by the task's runner and its group. ------------------------
+  std::atomic<std::uint32_t> refs_{2};  // the group's index and the runner
+  std::atomic<std::uint32_t> state_{0};
+  const task_vtable* vtable_;
+  const std::uint64_t id_;
+  // The hash of the task's key in a join_map, so the finished task can be
+  // found again without rehashing its key. Written by the owner before the
+  // task is armed; read only by the owner.
+  std::size_t hash_ = 0;
+  // The group to report to. Set before the task is armed; the task holds a
+  // reference on it until it has reported.
+  group_core* core_ = nullptr;
+
+  // --- Guarded by core_->mutex_. -----------------------------------------
+  task_header* prev_ = nullptr;  // ready list links
+  task_header* next_ = nullptr;
+  bool queued_ = false;    // on the ready list
+  bool orphaned_ = false;  // no longer owned by its group: its outcome goes to nobody
+
+  // --- Written by the runner before reporting, read by the owner after
+  // taking the task off the ready list (ordered by core_->mutex_). ---------
+  const bool interruptible_;
+  outcome outcome_ = outcome::none;
+  std::exception_ptr exception_;
+};
+
+// Owns a reference to a task_header (or a type derived from it).
+template <class T = task_header>
+class task_ref {
+ public:
+  task_ref() noexcept = default;
+  // Adopts one reference the caller already owns.
+  explicit task_ref(T* p) noexcept : p_(p) {}
+  task_ref(const task_ref& o) noexcept : p_(o.p_) {
+    if (p_)
+      p_->add_ref();
+  }
+  task_ref(task_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  task_ref& operator=(task_ref o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~task_ref() {
+    if (p_)
+      p_->release();
+  }
+  T* get() const noexcept { return p_; }
+  T* operator->() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  T* detach() noexcept { return std::exchange(p_, nullptr); }
+
+ private:
+  T* p_ = nullptr;
+};
+
+// Storage for the task's value; empty for void.
+template <class V>
+class task_value : public task_header {
+ public:
+  using value_type = V;
+
+  template <class U>
+  void set_value(U&& u) {
+    ::new (static_cast<void*>(&value_)) V(std::forward<U>(u));
+    outcome_ = outcome::value;
+  }
+
+  // The outcome as a join_result. Called once, by the owner, after the task
+  // finished. Moving the value out can throw only if V's move constructor
+  // does; that exception becomes the result's error rather than being lost.
+  join_result<V> take_result() noexcept {
+    if (outcome_ == outcome::value) {
+      try {
+        return join_result<V>(boost::system::in_place_value, std::move(value_));
+      } catch (...) {
+        return join_result<V>(boost::system::in_place_error,
+                              join_error::exception(id(), std::current_exception()));
+      }
+    }
+    return join_result<V>(boost::system::in_place_error, error());
+  }
+
+ protected:
+  task_value(const task_vtable* vt, bool interruptible) noexcept : task_header(vt, interruptible) {}
+  ~task_value() {
+    if (outcome_ == outcome::value)
+      value_.~V();
+  }
+
+  static void do_discard_value(task_header* h) noexcept {
+    auto* self = static_cast<task_value*>(h);
+    self->value_.~V();
+    self->outcome_ = outcome::none;
+  }
+
+  join_error error() const noexcept {
+    return outcome_ == outcome::exception ? join_error::exception(id(), exception_)
+                                          : join_error::cancelled(id());
+  }
+
+ private:
+  union {
+    V value_;
+  };
+};
+
+template <>
+class task_value<void> : public task_header {
+ public:
+  using value_type = void;
+
+  void set_value() noexcept { outcome_ = outcome::value; }
+
+  join_result<void> take_result() noexcept {
+    if (outcome_ == outcome::value)
+      return {};
+    return join_result<void>(boost::system::in_place_error, error());
+  }
+
+ protected:
+  task_value(const task_vtable* vt, bool interruptible) noexcept : task_header(vt, interruptible) {}
+  ~task_value() = default;
+
+  static void do_discard_value(task_header* h) noexcept { h->outcome_ = outcome::none; }
+
+  join_error error() const noexcept {
+    return outcome_ == outcome::exception ? join_error::exception(id(), exception_)
+                                          : join_error::cancelled(id());
+  }
+};
+
+// The storage for the user's callable, destroyed as soon as the task's body
+// is over so that captured state dies before the outcome is reported (as a
+// tokio future is dropped before its output is delivered).
+template <class Fn>
+class fn_holder {
+ public:
+  explicit fn_holder(Fn&& fn) : fn_(std::move(fn)) {}
+  Fn& get() noexcept { return *fn_; }
+  void reset() noexcept { fn_.reset(); }
+
+ private:
+  std::optional<Fn> fn_;
+};
+
+// A coroutine task: runs `fn()` (an awaitable<V2, Executor>) on `executor_`.
+template <class V, class Executor, class Fn>
+class coro_task final : public task_value<V> {
+ public:
+  using executor_type = Executor;
+
+  coro_task(Executor ex, Fn&& fn)
+      : task_value<V>(&vtable, true), executor_(std::move(ex)), fn_(std::move(fn)) {}
+
+  decltype(auto) invoke() { return std::invoke(fn_.get()); }
+
+  // Runs once when the body is over (or the executor destroyed it unrun):
+  // on the task's executor, or on the thread destroying that executor.
+  void finish() noexcept {
+    fn_.reset();
+    // Drop the coroutine's cancellation state now: it refers to the last
+    // operation the task awaited. No emit can race with this: emits run on
+    // this executor and check finished_bit, which report_finished sets
+    // before this handler returns.
+    signal_.slot().clear();
+    this->report_finished();
+  }
+
+  Executor executor_;
+  boost::asio::cancellation_signal signal_;
+
+ private:
+  static void do_destroy(task_header* h) noexcept { delete static_cast<coro_task*>(h); }
+
+  static void do_request_cancel(task_header* h) {
+    auto* self = static_cast<coro_task*>(h);
+    self->add_ref();
+    task_ref<coro_task> ref(self);
+    // The emit must run serialized with the coroutine (Asio's rule for
+    // cancellation_signal::emit, and the bug in Asio 1.26's co_spawn that
+    // emitted from the caller's thread): the task's executor is a strand or
+    // single-threaded by construction (see task_executor_for), so posting
+    // there is enough. The posted function owns a reference, so the signal
+    // outlives it whatever happens to the task meanwhile.
+    boost::asio::post(self->executor_, [ref = std::move(ref)] {
+      // A finished task has no operation to cancel, and its cancellation
+      // state may refer to destroyed I/O objects: leave it alone.
+      if (!(ref->state_.load(std::memory_order_acquire) & finished_bit))
+        ref->signal_.emit(boost::asio::cancellation_type::terminal);
+    });
+  }
+
+  static constexpr task_vtable vtable{&do_destroy, &do_request_cancel,
+                                      &task_value<V>::do_discard_value};
+
+  fn_holder<Fn> fn_;
+};
+
+// A blocking task: runs `fn()`, which returns V, on a thread pool. Abort
+// before it starts means it never runs; once started it runs to completion.
+template <class V, class Fn>
+class blocking_task final : public task_value<V> {
+ public:
+  explicit blocking_task(Fn&& fn) : task_value<V>(&vtable, false), fn_(std::move(fn)) {}
+
+  void run() noexcept {
+    if (!this->try_start())
+      return;
+    try {
+      if constexpr (std::is_void_v<V>) {
+        std::invoke(fn_.get());
+        this->set_value();
+      } else {
+        this->set_value(std::invoke(fn_.get()));
+      }
+    } catch (...) {
+      this->set_exception(std::current_exception());
+    }
+  }
+
+  void finish() noexcept {
+    fn_.reset();
+    this->report_finished();
+  }
+
+ private:
+  static void do_destroy(task_header* h) noexcept { delete static_cast<blocking_task*>(h); }
+
+  static constexpr task_vtable vtable{&do_destroy, nullptr, &task_value<V>::do_discard_value};
+
+  fn_holder<Fn> fn_;
+};
+
+// The running reference to an armed task. Its destructor reports the task
+// finished; a task that was never armed (its spawn failed) is only released.
+template <class Task>
+class run_guard {
+ public:
+  explicit run_guard(Task* t) noexcept : t_(t) {}
+  run_guard(run_guard&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  run_guard& operator=(run_guard&&) = delete;
+  ~run_guard() { finish(); }
+
+  Task* get() const noexcept { return t_; }
+
+  void finish() noexcept {
+    if (Task* t = std::exchange(t_, nullptr)) {
+      if (t->state_.load(std::memory_order_acquire) & armed_bit)
+        t->finish();
+      else
+        t->release();
+    }
+  }
+
+ private:
+  Task* t_;
+};
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_TASK_HPP

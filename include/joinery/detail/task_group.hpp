@@ -1,0 +1,155 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_TASK_GROUP_HPP
+#define JOINERY_DETAIL_TASK_GROUP_HPP
+
+// task_group<V>: the owner-side state of a group of tasks, shared by
+// join_set (which is just this) and join_map (this plus a key table), the
+// way tokio's JoinMap is a key index over a JoinSet.
+//
+// Threading: the index below belongs to the owner's thread (the thread, or
+// strand, that calls the container's members and runs its join handlers).
+// Tasks finishing elsewhere touch only group_core's ready list.
+
+#include <joinery/detail/group_core.hpp>
+#include <joinery/detail/launch.hpp>
+#include <joinery/task_id.hpp>
+
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+
+#include <cstdint>
+#include <mutex>
+
+namespace joinery::detail {
+
+// The id index hashes and compares tasks by id, and looks them up by
+// task_id directly (transparent), so contains_task(id) is one probe.
+struct task_id_hash {
+  using is_transparent = void;
+  std::size_t operator()(const task_header* t) const noexcept {
+    return absl::Hash<std::uint64_t>{}(t->id_);
+  }
+  std::size_t operator()(task_id id) const noexcept {
+    return absl::Hash<std::uint64_t>{}(id.value());
+  }
+};
+
+struct task_id_eq {
+  using is_transparent = void;
+  bool operator()(const task_header* a, const task_header* b) const noexcept { return a == b; }
+  bool operator()(const task_header* a, task_id b) const noexcept { return a->id_ == b.value(); }
+  bool operator()(task_id a, const task_header* b) const noexcept { return a.value() == b->id_; }
+};
+
+// An owning pointer to a group state (or anything derived from group_core).
+template <class State>
+class core_ref {
+ public:
+  core_ref() noexcept = default;
+  explicit core_ref(State* s) noexcept : p_(s) {}  // adopts a reference
+  core_ref(const core_ref& o) noexcept : p_(o.p_) {
+    if (p_)
+      p_->add_ref();
+  }
+  core_ref(core_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  core_ref& operator=(core_ref o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~core_ref() {
+    if (p_)
+      p_->release();
+  }
+  State* get() const noexcept { return p_; }
+  State* operator->() const noexcept { return p_; }
+  State& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  State* p_ = nullptr;
+};
+
+template <class V>
+class task_group : public group_core {
+ public:
+  using value_type = V;
+
+  // Every task of the group, by id. Each entry holds one reference (the one
+  // the launch returned). A task leaves the index when its result is taken,
+  // when it is replaced (join_map) or detached, or when the group closes.
+  using id_index = absl::flat_hash_set<task_header*, task_id_hash, task_id_eq>;
+  id_index tasks_;
+
+  std::size_t size() const noexcept { return tasks_.size(); }
+  bool contains_task(task_id id) const { return tasks_.contains(id); }
+
+  // Asks every task to stop; they stay in the index until joined.
+  void abort_all() {
+    for (task_header* t : tasks_)
+      t->abort();
+  }
+
+  // Removes `t` (which must be in the index) and drops the index's reference.
+  void erase_task(task_header* t) noexcept {
+    tasks_.erase(t);
+    t->release();
+  }
+
+  // Forgets every task without aborting it: they run on and report to nobody.
+  // A pending join then sees an empty group and completes with "empty".
+  void detach_all() noexcept {
+    orphan_all();
+    release_index();
+    kick();
+  }
+
+  // The owner is gone: close, abort everything, free what is left.
+  void shutdown_owner() noexcept {
+    close();
+    for (task_header* t : tasks_) {
+      try {
+        t->abort();
+      } catch (...) {
+        // Out of memory posting the cancellation: the task is marked aborted
+        // and reports to nobody (the group is closed); it only runs longer.
+      }
+    }
+    release_index();
+  }
+
+ protected:
+  task_group() = default;
+  ~task_group() override { release_index(); }
+
+  // Marks every task orphaned under one lock; frees the finished ones' list
+  // references after unlocking (a value's destructor must not run under it).
+  void orphan_all() noexcept {
+    task_header* drop = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      for (task_header* t : tasks_) {
+        if (task_header* d = orphan_locked(t)) {
+          d->next_ = drop;  // unlinked: the links are free to chain the drop list
+          drop = d;
+        }
+      }
+    }
+    while (drop) {
+      task_header* next = drop->next_;
+      drop->next_ = nullptr;
+      drop->release();
+      drop = next;
+    }
+  }
+
+  void release_index() noexcept {
+    id_index tasks;
+    tasks.swap(tasks_);  // also frees the index's memory
+    for (task_header* t : tasks)
+      t->release();
+  }
+};
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_TASK_GROUP_HPP

@@ -1,0 +1,124 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_JOIN_ERROR_HPP
+#define JOINERY_JOIN_ERROR_HPP
+
+// join_error, task_cancelled and join_result: how a task's outcome is reported.
+//
+// A task either produces a value of its result type V or it does not, and
+// then join_error says why: it was aborted (is_cancelled) or it let an
+// exception escape (is_exception). A task's outcome travels as
+// join_result<V> = boost::system::result<V, join_error>, which works for
+// V = void and for move-only V. Calling value() on a join_result that holds an
+// error rethrows the task's own exception (with its original type), or throws
+// task_cancelled for a cancelled task, through the ADL hook
+// throw_exception_from_error that boost::system::result looks up.
+
+#include <joinery/task_id.hpp>
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <ostream>
+#include <string>
+
+namespace joinery {
+
+// Thrown by join_result<V>::value() when the task was cancelled (aborted
+// before it finished). Carries the task's id.
+struct task_cancelled : std::exception {
+  explicit task_cancelled(task_id id) noexcept : id_(id) {
+    std::snprintf(what_, sizeof what_, "joinery: task #%llu was cancelled",
+                  static_cast<unsigned long long>(id.value()));
+  }
+
+  // "joinery: task #<id> was cancelled".
+  const char* what() const noexcept override { return what_; }
+
+  // The cancelled task.
+  task_id id() const noexcept { return id_; }
+
+ private:
+  task_id id_;
+  char what_[64];
+};
+
+// Why a task produced no value. Cheap to copy (an id, a kind, and a
+// shared std::exception_ptr).
+class join_error {
+ public:
+  // The error of no task (id 0), reading as cancelled. This is what
+  // join_result<V>::error() returns for a result that holds a value.
+  join_error() noexcept = default;
+
+  // A task that was aborted before it finished.
+  static join_error cancelled(task_id id) noexcept { return join_error(id, nullptr); }
+
+  // A task that let the exception `e` escape. A null `e` means cancelled.
+  static join_error exception(task_id id, std::exception_ptr e) noexcept {
+    return join_error(id, std::move(e));
+  }
+
+  // True when the task was aborted (by key, predicate, abort_all, its
+  // abort_handle, replacement or the group's destruction) before it finished,
+  // or could never run because its executor was destroyed first.
+  bool is_cancelled() const noexcept { return !exception_; }
+
+  // True when the task ended by throwing; exception() holds what it threw.
+  bool is_exception() const noexcept { return static_cast<bool>(exception_); }
+
+  // The exception the task threw; null when the task was cancelled.
+  std::exception_ptr exception() const noexcept { return exception_; }
+
+  // The task this error belongs to.
+  task_id id() const noexcept { return id_; }
+
+  // A readable description: "task #7 was cancelled" or
+  // "task #7 failed: <what()>" ("<unknown exception>" when the thrown object
+  // is not a std::exception).
+  std::string message() const {
+    std::string text = "task #" + std::to_string(id_.value());
+    if (!exception_)
+      return text + " was cancelled";
+    try {
+      std::rethrow_exception(exception_);
+    } catch (const std::exception& e) {
+      return text + " failed: " + e.what();
+    } catch (...) {
+      return text + " failed: <unknown exception>";
+    }
+  }
+
+  // Same task, same kind, same exception object.
+  friend bool operator==(const join_error& a, const join_error& b) noexcept {
+    return a.id_ == b.id_ && a.exception_ == b.exception_;
+  }
+
+  friend std::ostream& operator<<(std::ostream& os, const join_error& e) {
+    return os << e.message();
+  }
+
+ private:
+  join_error(task_id id, std::exception_ptr e) noexcept : id_(id), exception_(std::move(e)) {}
+
+  task_id id_;
+  std::exception_ptr exception_;
+};
+
+// The ADL hook boost::system::result<V, join_error>::value() calls on error:
+// rethrows the task's own exception, or throws task_cancelled.
+[[noreturn]] inline void throw_exception_from_error(const join_error& e,
+                                                    const boost::source_location&) {
+  if (auto ex = e.exception())
+    std::rethrow_exception(ex);
+  throw task_cancelled(e.id());
+}
+
+// The outcome of one task: its value, or the join_error saying why there is none.
+template <class V>
+using join_result = boost::system::result<V, join_error>;
+
+}  // namespace joinery
+
+#endif  // JOINERY_JOIN_ERROR_HPP
