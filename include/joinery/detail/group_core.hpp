@@ -25,6 +25,8 @@
 
 namespace joinery::detail {
 
+class join_service;
+
 // A pending async_join_next (or async_wait). See join_op.hpp.
 class join_op_base {
  public:
@@ -32,17 +34,34 @@ class join_op_base {
   // (allocation); the caller then re-registers the operation.
   void post() { post_(this); }
 
+  // Destroys the operation without invoking its handler; it must no longer
+  // be registered with its group. Used when the handler's execution context
+  // shuts down while the operation waits.
+  void abandon() noexcept { abandon_(this); }
+
+  group_core* core() const noexcept { return core_; }
+
+  // While the operation waits, it is linked into the join_service of its
+  // handler's execution context, so that the context's shutdown can destroy
+  // it as Asio destroys its own pending operations. Guarded by that
+  // service's mutex; service_ is atomic because the operation reads it to
+  // find the service (see join_service).
+  std::atomic<join_service*> service_{nullptr};
+  join_op_base* svc_prev_ = nullptr;
+  join_op_base* svc_next_ = nullptr;
+
  protected:
-  using post_fn = void (*)(join_op_base*);
-  join_op_base(group_core* core, std::uint64_t seq, post_fn post) noexcept
-      : core_(core), seq_(seq), post_(post) {}
+  using op_fn = void (*)(join_op_base*);
+  join_op_base(group_core* core, std::uint64_t seq, op_fn post, op_fn abandon) noexcept
+      : core_(core), seq_(seq), post_(post), abandon_(abandon) {}
   ~join_op_base() = default;
 
   group_core* core_;  // a reference is held
   std::uint64_t seq_;
 
  private:
-  post_fn post_;
+  op_fn post_;
+  op_fn abandon_;
 };
 
 class group_core {
@@ -236,18 +255,7 @@ class group_core {
   std::uint64_t next_seq_ = 0;
 };
 
-inline void task_header::report_finished() noexcept {
-  // acq_rel pairs with abort(): whether the abort bit is in `prev` decides,
-  // once and for all, whether an interruptible task counts as cancelled.
-  const std::uint32_t prev = state_.fetch_or(finished_bit, std::memory_order_acq_rel);
-  const bool cancelled = interruptible_ && (prev & abort_bit) != 0;
-  if (cancelled && outcome_ == outcome::value)
-    vtable_->discard_value(this);
-  if (cancelled) {
-    // Whatever the task did on its way out (returned, threw), it was aborted.
-    outcome_ = outcome::none;
-    exception_ = nullptr;
-  }
+inline void task_header::deliver() noexcept {
   group_core* core = core_;
   core->report(this);
   core->release();

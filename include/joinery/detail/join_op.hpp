@@ -88,6 +88,102 @@ struct op_allocator<std::allocator<T>> {
   static type get(const std::allocator<T>&) noexcept { return {}; }
 };
 
+// Pending joins waiting on a given execution context. When the context
+// shuts down (an io_context being destroyed), Asio destroys the operations
+// queued in it; a join waiting in a joinery group is not among them, so
+// this service destroys those instead. Without it, a coroutine suspended in
+// async_join_next would outlive its io_context (and, if it owns the map,
+// leak in a cycle with it).
+//
+// Locking: this service's mutex, then a group's mutex, never the reverse.
+// Operations link and unlink themselves without holding a group's mutex.
+class join_service final : public net::detail::execution_context_service_base<join_service> {
+ public:
+  explicit join_service(net::execution_context& ctx)
+      : net::detail::execution_context_service_base<join_service>(ctx) {}
+
+  // Links a waiting operation. Does nothing once the context shut down.
+  void link(join_op_base* op) {
+    std::lock_guard lock(mutex_);
+    if (shut_down_)
+      return;
+    op->svc_prev_ = nullptr;
+    op->svc_next_ = head_;
+    if (head_)
+      head_->svc_prev_ = op;
+    head_ = op;
+    op->service_.store(this, std::memory_order_release);
+  }
+
+  // Unlinks `op` if it is linked. Called by the operation itself when it
+  // completes or is discarded. That never overlaps the service's shutdown
+  // and destruction: both happen while nothing runs the context, and the
+  // operation completes on that context (or is discarded by its shutdown,
+  // which comes after this service's, and then service_ is already null).
+  static void unlink(join_op_base* op) noexcept {
+    join_service* svc = op->service_.load(std::memory_order_acquire);
+    if (!svc)
+      return;
+    std::lock_guard lock(svc->mutex_);
+    if (op->service_.load(std::memory_order_relaxed) != svc)
+      return;
+    (op->svc_prev_ ? op->svc_prev_->svc_next_ : svc->head_) = op->svc_next_;
+    if (op->svc_next_)
+      op->svc_next_->svc_prev_ = op->svc_prev_;
+    op->svc_prev_ = op->svc_next_ = nullptr;
+    op->service_.store(nullptr, std::memory_order_relaxed);
+  }
+
+  // Destroys (without invoking) every operation still waiting; operations
+  // already woken are in the context's queues and die with them.
+  void shutdown() override {
+    join_op_base* doomed = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      shut_down_ = true;
+      for (join_op_base* op = head_; op;) {
+        join_op_base* next = op->svc_next_;
+        op->svc_prev_ = op->svc_next_ = nullptr;
+        op->service_.store(nullptr, std::memory_order_relaxed);
+        group_core* core = op->core();
+        {
+          std::lock_guard core_lock(core->mutex_);
+          if (core->waiter_ == op) {
+            core->waiter_ = nullptr;
+            core->op_seq_ = 0;
+            core->cancel_requested_ = false;
+            op->svc_next_ = doomed;
+            doomed = op;
+          }
+        }
+        op = next;
+      }
+      head_ = nullptr;
+    }
+    // Outside the locks: destroying a handler may destroy a coroutine frame,
+    // and with it a map whose destructor locks its group.
+    while (doomed) {
+      join_op_base* next = doomed->svc_next_;
+      doomed->svc_next_ = nullptr;
+      doomed->abandon();
+      doomed = next;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  join_op_base* head_ = nullptr;
+  bool shut_down_ = false;
+};
+
+template <class Executor>
+net::execution_context& context_of(const Executor& ex) {
+  if constexpr (net::execution::is_executor<Executor>::value)
+    return net::query(ex, net::execution::context);
+  else
+    return ex.context();
+}
+
 // The cancellation handler installed in the handler's slot. It names the
 // operation by sequence number, not by pointer: the operation may already be
 // gone when a late emit arrives, and a new one may live at the same address.
@@ -156,9 +252,23 @@ class join_op final : public join_op_base {
     auto s = slot();
     if (s.is_connected())
       s.clear();
+    join_service::unlink(this);
     group_core* core = core_;
     destroy();
     core->release();
+  }
+
+  // Links the operation into its handler context's join_service, once.
+  // Failing that (out of memory) it waits unlinked: it then merely outlives
+  // its context if that is destroyed first.
+  void try_link() noexcept {
+    if (link_tried_)
+      return;
+    link_tried_ = true;
+    try {
+      net::use_service<join_service>(context_of(work_.get_executor())).link(this);
+    } catch (...) {
+    }
   }
 
  private:
@@ -184,7 +294,7 @@ class join_op final : public join_op_base {
   };
 
   join_op(Handler&& handler, const WorkExecutor& ex, State* state, std::uint64_t seq)
-      : join_op_base(state, seq, &do_post), handler_(std::move(handler)), work_(ex) {
+      : join_op_base(state, seq, &do_post, &do_abandon), handler_(std::move(handler)), work_(ex) {
     state->add_ref();
   }
 
@@ -193,25 +303,39 @@ class join_op final : public join_op_base {
     net::post(self->work_.get_executor(), completion(self));
   }
 
+  // The context shut down while we waited (join_service::shutdown, which
+  // already unregistered us from the group).
+  static void do_abandon(join_op_base* base) {
+    auto* self = static_cast<join_op*>(base);
+    group_core* core = self->core_;
+    self->destroy();
+    core->release();
+  }
+
   void run() {
     auto* state = static_cast<State*>(core_);
     boost::system::error_code ec;
     task_header* t = nullptr;
-    {
-      std::lock_guard lock(state->mutex_);
+    for (;;) {
+      std::unique_lock lock(state->mutex_);
       state->inflight_ = nullptr;
       if (state->closed_ || state->cancel_requested_) {
         ec = net::error::operation_aborted;
-      } else {
-        t = state->pop_ready_locked();
-        if (!t && !Take::is_empty(*state)) {
-          // Woken for a result someone else took (try_join_next): wait on.
+      } else if (!(t = state->pop_ready_locked()) && !Take::is_empty(*state)) {
+        // Woken for a result someone else took (try_join_next): wait on,
+        // linked into our context's join_service first (outside the lock;
+        // anything that happens meanwhile is seen by the next round).
+        if (link_tried_) {
           state->waiter_ = this;
           return;
         }
+        lock.unlock();
+        try_link();
+        continue;
       }
       state->op_seq_ = 0;
       state->cancel_requested_ = false;
+      break;
     }
     std::optional<value_type> value;
     if (t)
@@ -220,6 +344,7 @@ class join_op final : public join_op_base {
   }
 
   void complete(boost::system::error_code ec, std::optional<value_type> value) {
+    join_service::unlink(this);
     auto s = slot();
     if (s.is_connected())
       s.clear();
@@ -235,6 +360,7 @@ class join_op final : public join_op_base {
 
   // The posted completion was destroyed unrun (its executor was shut down).
   void discard() noexcept {
+    join_service::unlink(this);
     group_core* core = core_;
     {
       auto* state = static_cast<State*>(core);
@@ -258,6 +384,7 @@ class join_op final : public join_op_base {
 
   Handler handler_;
   work_tracker<WorkExecutor> work_;
+  bool link_tried_ = false;  // owner's side only
 };
 
 // Completes `handler` with (ec, nullopt) without waiting, through its
@@ -314,6 +441,16 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
     state->op_seq_ = seq;
     state->cancel_requested_ = false;
     post_now = state->closed_ || state->ready_head_ || Take::is_empty(*state);
+    if (post_now)
+      state->inflight_ = op;
+  }
+  if (!post_now) {
+    // About to wait: link into the context's join_service first, outside
+    // the group's lock (lock order), then look again.
+    op->try_link();
+    std::lock_guard lock(state->mutex_);
+    post_now =
+        state->closed_ || state->cancel_requested_ || state->ready_head_ || Take::is_empty(*state);
     if (post_now)
       state->inflight_ = op;
     else

@@ -224,7 +224,7 @@ class coro_launcher {
       task_->set_exception(std::current_exception());
       return;
     }
-    thread_type thread(std::move(entry_), task_->executor_, slot, state);
+    thread_type thread(std::move(entry_), task_->executor(), slot, state);
     thread.launch();
   }
 
@@ -296,7 +296,7 @@ task_header* launch_coro_task(group_core* core, E ex, Fn&& fn, std::size_t hash)
   try {
     coro_launcher<task_type> launcher(t, run_coro_task(run_guard<task_type>(t)));
     arm_scope armed(t);
-    net::post(t->executor_, std::move(launcher));
+    net::post(t->executor(), std::move(launcher));
     armed.commit();
   } catch (...) {
     core->release();

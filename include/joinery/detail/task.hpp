@@ -18,8 +18,10 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <new>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -33,6 +35,8 @@ inline constexpr std::uint32_t abort_bit = 1;     // abort() was called
 inline constexpr std::uint32_t started_bit = 2;   // the body began to run
 inline constexpr std::uint32_t finished_bit = 4;  // the outcome is fixed; nothing runs any more
 inline constexpr std::uint32_t armed_bit = 8;     // the task was handed to its executor
+// The bits above count cancellation requests in flight (see coro_task).
+inline constexpr std::uint32_t cancel_unit = 1u << 8;
 
 // The operations that depend on the task's concrete type.
 struct task_vtable {
@@ -103,10 +107,24 @@ class task_header {
       : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
   ~task_header() = default;
 
-  // Fixes the outcome and hands the task to its group. Runs exactly once per
-  // armed task: on the task's executor after its body (or after the executor
-  // destroyed it unrun). Consumes the running reference.
-  void report_finished() noexcept;
+  // Fixes the outcome. Runs exactly once per armed task: on the task's
+  // executor after its body (or after the executor destroyed it unrun).
+  void mark_finished() noexcept {
+    // acq_rel pairs with abort(): whether the abort bit is in `prev` decides,
+    // once and for all, whether an interruptible task counts as cancelled.
+    const std::uint32_t prev = state_.fetch_or(finished_bit, std::memory_order_acq_rel);
+    if (interruptible_ && (prev & abort_bit) != 0) {
+      // Whatever the task did on its way out (returned, threw), it was aborted.
+      if (outcome_ == outcome::value)
+        vtable_->discard_value(this);
+      outcome_ = outcome::none;
+      exception_ = nullptr;
+    }
+  }
+
+  // Hands the finished task to its group; the task must not be touched
+  // afterwards. Consumes the running reference.
+  void deliver() noexcept;
 
  public:
   // --- Shared by the task's runner and its group. ------------------------
@@ -265,19 +283,30 @@ class coro_task final : public task_value<V> {
 
   decltype(auto) invoke() { return std::invoke(fn_.get()); }
 
+  const Executor& executor() const noexcept { return *executor_; }
+
   // Runs once when the body is over (or the executor destroyed it unrun):
   // on the task's executor, or on the thread destroying that executor.
   void finish() noexcept {
     fn_.reset();
     // Drop the coroutine's cancellation state now: it refers to the last
     // operation the task awaited. No emit can race with this: emits run on
-    // this executor and check finished_bit, which report_finished sets
-    // before this handler returns.
+    // this executor and check finished_bit, which is set before this
+    // handler returns.
     signal_.slot().clear();
-    this->report_finished();
+    this->mark_finished();
+    // Drop the executor while its context is surely alive: a strand must not
+    // outlive its io_context (~strand_impl locks its service), and the task
+    // state may (abort_handles, a map destroyed after the io_context). An
+    // abort racing with this may be reading executor_ to post its
+    // cancellation: wait for those that saw the task unfinished (a post is
+    // short; later ones see finished_bit and back off).
+    while ((this->state_.load(std::memory_order_acquire) & ~(cancel_unit - 1)) != 0)
+      std::this_thread::yield();
+    executor_.reset();
+    this->deliver();
   }
 
-  Executor executor_;
   boost::asio::cancellation_signal signal_;
 
  private:
@@ -285,6 +314,15 @@ class coro_task final : public task_value<V> {
 
   static void do_request_cancel(task_header* h) {
     auto* self = static_cast<coro_task*>(h);
+    // Count ourselves in before looking at finished_bit, so that finish()
+    // either sees us and waits, or we see finished_bit and back off.
+    const std::uint32_t prev = self->state_.fetch_add(cancel_unit, std::memory_order_acq_rel);
+    struct count_out {
+      coro_task* t;
+      ~count_out() { t->state_.fetch_sub(cancel_unit, std::memory_order_acq_rel); }
+    } guard{self};
+    if (prev & finished_bit)
+      return;
     self->add_ref();
     task_ref<coro_task> ref(self);
     // The emit must run serialized with the coroutine (Asio's rule for
@@ -293,7 +331,7 @@ class coro_task final : public task_value<V> {
     // single-threaded by construction (see task_executor_for), so posting
     // there is enough. The posted function owns a reference, so the signal
     // outlives it whatever happens to the task meanwhile.
-    boost::asio::post(self->executor_, [ref = std::move(ref)] {
+    boost::asio::post(*self->executor_, [ref = std::move(ref)] {
       // A finished task has no operation to cancel, and its cancellation
       // state may refer to destroyed I/O objects: leave it alone.
       if (!(ref->state_.load(std::memory_order_acquire) & finished_bit))
@@ -304,6 +342,7 @@ class coro_task final : public task_value<V> {
   static constexpr task_vtable vtable{&do_destroy, &do_request_cancel,
                                       &task_value<V>::do_discard_value};
 
+  std::optional<Executor> executor_;
   fn_holder<Fn> fn_;
 };
 
@@ -331,7 +370,8 @@ class blocking_task final : public task_value<V> {
 
   void finish() noexcept {
     fn_.reset();
-    this->report_finished();
+    this->mark_finished();
+    this->deliver();
   }
 
  private:
