@@ -134,6 +134,14 @@ bool is_serial_executor(const Ex& ex) {
   }
 }
 
+// Whether an executor of type E can hold a strand over Inner. (strand's
+// converting constructor is unconstrained, so is_constructible alone would
+// claim a strand<X> converts to any strand<Y>.)
+template <class E, class Inner>
+inline constexpr bool can_hold_strand_v =
+    is_strand_v<E> ? std::is_same_v<std::remove_cvref_t<E>, net::strand<Inner>>
+                   : std::is_constructible_v<E, net::strand<Inner>>;
+
 // The executor a task typed on awaitable executor E runs on, when spawned on
 // `ex`. `serial` says whether `ex` is already known to be serial (the
 // owner caches this for its own executor).
@@ -151,23 +159,27 @@ E task_executor_for(const Ex& ex, bool serial) {
                 "joinery: the task's awaitable executor type must be constructible from the "
                 "executor it is spawned on (e.g. spawn awaitable<V, any_io_executor> or "
                 "awaitable<V, Executor> on a map typed on Executor)");
-  if (serial || is_strand_v<Ex>)
+  if constexpr (is_strand_v<Ex>) {
     return E(ex);
-  if constexpr (is_any_executor<Ex>::value &&
-                std::is_constructible_v<E, net::strand<net::io_context::executor_type>> &&
-                std::is_constructible_v<E, net::strand<net::thread_pool::executor_type>> &&
-                std::is_constructible_v<E, net::strand<Ex>>) {
-    // Unwrap the common targets so the strand wraps the concrete executor
-    // (one level of type erasure instead of two).
-    if (auto* io = ex.template target<net::io_context::executor_type>())
-      return E(net::make_strand(*io));
-    if (auto* tp = ex.template target<net::thread_pool::executor_type>())
-      return E(net::make_strand(*tp));
-    return E(net::make_strand(ex));
-  } else if constexpr (std::is_constructible_v<E, net::strand<Ex>>) {
-    return E(net::make_strand(ex));
   } else {
-    return E(ex);
+    if (serial)
+      return E(ex);
+    if constexpr (is_any_executor<Ex>::value &&
+                  can_hold_strand_v<E, net::io_context::executor_type> &&
+                  can_hold_strand_v<E, net::thread_pool::executor_type> &&
+                  can_hold_strand_v<E, Ex>) {
+      // Unwrap the common targets so the strand wraps the concrete executor
+      // (one level of type erasure instead of two).
+      if (auto* io = ex.template target<net::io_context::executor_type>())
+        return E(net::make_strand(*io));
+      if (auto* tp = ex.template target<net::thread_pool::executor_type>())
+        return E(net::make_strand(*tp));
+      return E(net::make_strand(ex));
+    } else if constexpr (can_hold_strand_v<E, Ex>) {
+      return E(net::make_strand(ex));
+    } else {
+      return E(ex);
+    }
   }
 }
 
