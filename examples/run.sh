@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The examples, from a fresh Debian 12 machine: installs what is missing,
+# builds them (Release, in build/examples) and runs each one in turn.
+# Idempotent: reruns rebuild incrementally.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+"$root/.ci/install-deps"
+
+cmake -S "$root" -B build/examples -DCMAKE_BUILD_TYPE=Release -DJOINERY_BUILD_TESTS=OFF \
+  -DJOINERY_BUILD_EXAMPLES=ON >/dev/null
+cmake --build build/examples -j "${JOINERY_JOBS:-2}"
+
+for example in keyed_cancel; do
+  echo "=== example: $example ==="
+  "build/examples/examples/$example"
+done
