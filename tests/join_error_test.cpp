@@ -73,7 +73,7 @@ TEST_CASE("join_error: cancelled and exception errors say which they are", "[joi
   CHECK(c.id() == id);
   CHECK(c.message() == "task #7 was cancelled");
 
-  auto e = joinery::join_error::exception(id, make_error("disk full"));
+  auto e = joinery::join_error::from_exception(id, make_error("disk full"));
   CHECK(e.is_exception());
   CHECK_FALSE(e.is_cancelled());
   CHECK(e.exception());
@@ -82,7 +82,7 @@ TEST_CASE("join_error: cancelled and exception errors say which they are", "[joi
   os << e;
   CHECK(os.str() == e.message());
 
-  auto odd = joinery::join_error::exception(id, std::make_exception_ptr(42));
+  auto odd = joinery::join_error::from_exception(id, std::make_exception_ptr(42));
   CHECK(odd.message() == "task #7 failed: <unknown exception>");
   CHECK(c == joinery::join_error::cancelled(id));
   CHECK_FALSE(c == e);
@@ -90,12 +90,13 @@ TEST_CASE("join_error: cancelled and exception errors say which they are", "[joi
 
 TEST_CASE("join_result: value() rethrows the task's exception with its original type",
           "[join_error]") {
-  joinery::join_result<int> r(boost::system::in_place_error,
-                              joinery::join_error::exception(joinery::task_id(3), make_error("x")));
+  joinery::join_result<int> r(
+      boost::system::in_place_error,
+      joinery::join_error::from_exception(joinery::task_id(3), make_error("x")));
   CHECK_THROWS_AS(r.value(), custom_error);
   joinery::join_result<void> rv(
       boost::system::in_place_error,
-      joinery::join_error::exception(joinery::task_id(3), make_error("y")));
+      joinery::join_error::from_exception(joinery::task_id(3), make_error("y")));
   CHECK_THROWS_AS(rv.value(), custom_error);
 }
 

@@ -498,3 +498,79 @@ TEST_CASE("join_map: constructible from an execution context", "[join_map]") {
     REQUIRE(next);
   });
 }
+
+namespace {
+
+// A hash that throws for one key, to check spawn's strong guarantee.
+struct picky_hash {
+  std::size_t operator()(int k) const {
+    if (k == 13)
+      throw std::invalid_argument("unlucky key");
+    return absl::Hash<int>{}(k);
+  }
+};
+
+// Every key collides: the map must still tell them apart.
+struct constant_hash {
+  std::size_t operator()(int) const noexcept { return 42; }
+};
+
+}  // namespace
+
+TEST_CASE("join_map: a spawn that throws leaves the map unchanged and starts no task (AC-15)",
+          "[join_map][errors]") {
+  net::io_context ioc;
+  co_run(ioc, [&]() -> awaitable<void> {
+    joinery::join_map<int, int, picky_hash> map(ioc.get_executor());
+    map.spawn(1, value_now(1));
+    bool ran = false;
+    auto task = [&ran]() -> awaitable<int> {
+      ran = true;
+      co_return 13;
+    };
+    CHECK_THROWS_AS(map.spawn(13, task), std::invalid_argument);
+    CHECK(map.size() == 1);
+    CHECK(map.contains(1));
+    co_await sleep_for(1ms);
+    CHECK_FALSE(ran);
+    auto next = co_await map.async_join_next();
+    REQUIRE(next);
+    CHECK(next->first == 1);
+    CHECK_FALSE(co_await map.async_join_next());
+  });
+}
+
+TEST_CASE("join_map: stays correct when every key hashes the same", "[join_map][hash]") {
+  net::io_context ioc;
+  co_run(ioc, [&]() -> awaitable<void> {
+    joinery::join_map<int, int, constant_hash> map(ioc.get_executor());
+    for (int i = 0; i < 200; ++i)
+      map.spawn(i, value_after(std::chrono::milliseconds(i % 5), i));
+    for (int i = 0; i < 200; i += 10)
+      map.spawn(i, value_now(1000 + i));  // replace
+    for (int i = 5; i < 200; i += 10)
+      CHECK(map.abort(i));
+    CHECK(map.size() == 200);
+    CHECK(map.contains(199));
+    CHECK_FALSE(map.contains(200));
+    std::map<int, int> got;
+    int cancelled = 0;
+    while (auto next = co_await map.async_join_next()) {
+      CHECK(got.count(next->first) == 0);
+      if (next->second)
+        got[next->first] = next->second.value();
+      else
+        ++cancelled, got[next->first] = -1;
+    }
+    CHECK(got.size() == 200);
+    for (int i = 0; i < 200; ++i) {
+      if (i % 10 == 0)
+        CHECK(got[i] == 1000 + i);
+      else if (i % 10 == 5)
+        CHECK(got[i] == -1);
+      else
+        CHECK(got[i] == i);
+    }
+    CHECK(cancelled == 20);
+  });
+}

@@ -56,7 +56,7 @@ class join_error {
   static join_error cancelled(task_id id) noexcept { return join_error(id, nullptr); }
 
   // A task that let the exception `e` escape. A null `e` means cancelled.
-  static join_error exception(task_id id, std::exception_ptr e) noexcept {
+  static join_error from_exception(task_id id, std::exception_ptr e) noexcept {
     return join_error(id, std::move(e));
   }
 

@@ -187,6 +187,7 @@ class join_map {
   // The executor tasks are spawned on and join handlers default to.
   executor_type get_executor() const noexcept { return executor_; }
 
+  // The hash and equality the map was constructed with.
   hasher hash_function() const { return hash_; }
   key_equal key_eq() const { return eq_; }
 

@@ -102,6 +102,12 @@ class task_header {
     outcome_ = outcome::exception;
   }
 
+  // Why a finished task has no value: it threw, or it was cancelled.
+  join_error error() const noexcept {
+    return outcome_ == outcome::exception ? join_error::from_exception(id(), exception_)
+                                          : join_error::cancelled(id());
+  }
+
  protected:
   task_header(const task_vtable* vtable, bool interruptible) noexcept
       : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
@@ -195,17 +201,11 @@ class task_value : public task_header {
   }
 
   // The outcome as a join_result. Called once, by the owner, after the task
-  // finished. Moving the value out can throw only if V's move constructor
-  // does; that exception becomes the result's error rather than being lost.
+  // finished. The containers require V to be nothrow-move-constructible, so
+  // moving the value out cannot fail half-way.
   join_result<V> take_result() noexcept {
-    if (outcome_ == outcome::value) {
-      try {
-        return join_result<V>(boost::system::in_place_value, std::move(value_));
-      } catch (...) {
-        return join_result<V>(boost::system::in_place_error,
-                              join_error::exception(id(), std::current_exception()));
-      }
-    }
+    if (outcome_ == outcome::value)
+      return join_result<V>(boost::system::in_place_value, std::move(value_));
     return join_result<V>(boost::system::in_place_error, error());
   }
 
@@ -220,11 +220,6 @@ class task_value : public task_header {
     auto* self = static_cast<task_value*>(h);
     self->value_.~V();
     self->outcome_ = outcome::none;
-  }
-
-  join_error error() const noexcept {
-    return outcome_ == outcome::exception ? join_error::exception(id(), exception_)
-                                          : join_error::cancelled(id());
   }
 
  private:
@@ -251,11 +246,6 @@ class task_value<void> : public task_header {
   ~task_value() = default;
 
   static void do_discard_value(task_header* h) noexcept { h->outcome_ = outcome::none; }
-
-  join_error error() const noexcept {
-    return outcome_ == outcome::exception ? join_error::exception(id(), exception_)
-                                          : join_error::cancelled(id());
-  }
 };
 
 // The storage for the user's callable, destroyed as soon as the task's body
