@@ -237,7 +237,7 @@ TEST_CASE("join_map: spawn_blocking runs on the blocking pool and reports its va
 }
 
 TEST_CASE(
-    "join_map: a blocking task aborted before it starts never runs; once started it "
+    "join_map: a blocking task aborted before it starts never runs, once started it "
     "keeps its value",
     "[join_map][blocking]") {
   net::io_context ioc;

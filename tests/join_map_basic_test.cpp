@@ -174,7 +174,7 @@ TEST_CASE("join_map: join and spawn interleave, size stays two (tokio 'alternati
   });
 }
 
-TEST_CASE("join_map: spawning on an existing key replaces the task; only the new one is reported",
+TEST_CASE("join_map: spawning on an existing key replaces the task, only the new one is reported",
           "[join_map][replace]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -435,7 +435,7 @@ TEST_CASE("join_map: operator<< prints keys with task ids", "[join_map]") {
   CHECK(two.str() == "join_map{5: #" + std::to_string(h2.id().value()) + "}");
 }
 
-TEST_CASE("join_map: a move leaves the source empty and usable; the target owns the tasks",
+TEST_CASE("join_map: a move leaves the source empty and usable, the target owns the tasks",
           "[join_map][move]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

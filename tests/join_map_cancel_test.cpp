@@ -85,7 +85,7 @@ TEST_CASE("join_map: aborting a finished unjoined task returns true and keeps it
   });
 }
 
-TEST_CASE("join_map: abort_all leaves size unchanged; finished tasks keep values, others cancel",
+TEST_CASE("join_map: abort_all leaves size unchanged, finished tasks keep values, others cancel",
           "[join_map][abort]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

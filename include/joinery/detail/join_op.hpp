@@ -58,6 +58,9 @@ class work_tracker {
   explicit work_tracker(const Executor& ex)
       : ex_(net::prefer(ex, net::execution::outstanding_work.tracked)) {}
   auto get_executor() const noexcept { return ex_; }
+  auto get_untracked_executor() const noexcept {
+    return net::prefer(ex_, net::execution::outstanding_work.untracked);
+  }
 
  private:
   std::decay_t<decltype(net::prefer(std::declval<const Executor&>(),
@@ -70,6 +73,8 @@ class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Execu
  public:
   explicit work_tracker(const Executor& ex) : guard_(ex) {}
   Executor get_executor() const noexcept { return guard_.get_executor(); }
+  // Networking TS executors carry no tracking of their own.
+  Executor get_untracked_executor() const noexcept { return guard_.get_executor(); }
 
  private:
   net::executor_work_guard<Executor> guard_;
@@ -300,7 +305,13 @@ class join_op final : public join_op_base {
 
   static void do_post(join_op_base* base) {
     auto* self = static_cast<join_op*>(base);
-    net::post(self->work_.get_executor(), completion(self));
+    // Post through an untracked copy. This often runs on a task's thread,
+    // and once the completion is queued it may run, and the handler's
+    // io_context may be destroyed, before post returns here: post's own
+    // copies of a tracked executor would then report work finished to a
+    // dead context when they are destroyed. The operation's tracked work
+    // (work_) is released by the completion, on the handler's thread.
+    net::post(self->work_.get_untracked_executor(), completion(self));
   }
 
   // The context shut down while we waited (join_service::shutdown, which
