@@ -83,6 +83,7 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/config.hpp>
+#include <joinery/detail/group_ops.hpp>
 #include <joinery/detail/join_op.hpp>
 #include <joinery/detail/launch.hpp>
 #include <joinery/detail/map_state.hpp>
@@ -105,6 +106,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace joinery {
 
@@ -131,6 +133,7 @@ class join_map {
   using value_type = std::pair<K, join_result<V>>;
   using join_signature = void(boost::system::error_code, std::optional<value_type>);
   using shutdown_signature = void(boost::system::error_code);
+  using join_all_signature = void(boost::system::error_code, std::vector<value_type>);
   using key_iterator = detail::key_iterator<K, table_type>;
   using key_range = std::ranges::subrange<key_iterator>;
 
@@ -204,8 +207,7 @@ class join_map {
   // awaitable executor type E must be constructible from executor_type.
   template <class T, class E>
   abort_handle spawn(K key, boost::asio::awaitable<T, E> task) {
-    return spawn_fn(std::move(key), executor_, serial_,
-                    detail::awaitable_fn<T, E>(std::move(task)));
+    return spawn_impl(std::move(key), executor_, serial_, std::move(task));
   }
 
   // Spawns `f()` (which returns an awaitable) under `key` on get_executor().
@@ -213,7 +215,7 @@ class join_map {
   // may use its captures safely.
   template <detail::task_factory F>
   abort_handle spawn(K key, F&& f) {
-    return spawn_fn(std::move(key), executor_, serial_, std::forward<F>(f));
+    return spawn_impl(std::move(key), executor_, serial_, std::forward<F>(f));
   }
 
   // As spawn, on the executor `ex` instead (a strand, another io_context,
@@ -222,16 +224,8 @@ class join_map {
   requires(detail::is_awaitable_v<TaskOrFactory> ||
            detail::task_factory<TaskOrFactory>) abort_handle
       spawn_on(K key, const Ex& ex, TaskOrFactory&& task) {
-    const bool serial = detail::is_serial_executor(ex);
-    if constexpr (detail::is_awaitable_v<TaskOrFactory>) {
-      using traits = detail::awaitable_traits<std::remove_cvref_t<TaskOrFactory>>;
-      return spawn_fn(
-          std::move(key), ex, serial,
-          detail::awaitable_fn<typename traits::value_type, typename traits::executor_type>(
-              std::move(task)));
-    } else {
-      return spawn_fn(std::move(key), ex, serial, std::forward<TaskOrFactory>(task));
-    }
+    return spawn_impl(std::move(key), ex, detail::is_serial_executor(ex),
+                      std::forward<TaskOrFactory>(task));
   }
 
   // Runs the synchronous `f()` (returning V) on the default blocking pool.
@@ -246,15 +240,10 @@ class join_map {
   // As spawn_blocking, on the executor `ex` (e.g. your own thread_pool).
   template <class Ex, class F>
   abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f) {
-    static_assert(std::is_invocable_v<std::decay_t<F>&>,
-                  "joinery: spawn_blocking needs a callable taking no arguments");
-    static_assert(detail::result_compatible_v<V, std::invoke_result_t<std::decay_t<F>&>>,
-                  "joinery: a blocking task must return the map's V (or void for V = void)");
     state_type& st = state();
-    detail::task_header* t = st.spawn(std::move(key), [&](std::size_t h) {
-      return detail::launch_blocking_task<V>(&st, ex, std::forward<F>(f), h);
-    });
-    return handle_for(t);
+    return handle_for(st.spawn(std::move(key), [&](std::size_t h) {
+      return detail::launch_blocking<V>(&st, ex, std::forward<F>(f), h);
+    }));
   }
 
   // --- Joining -------------------------------------------------------------
@@ -306,17 +295,7 @@ class join_map {
   // A finished task's key and outcome, if one is ready; never waits. Leaves
   // a pending async_join_next waiting (it is woken for the next result), and
   // if this takes the map's last task, that join completes with nullopt.
-  std::optional<value_type> try_join_next() {
-    if (!state_)
-      return std::nullopt;
-    detail::task_header* t = state_->pop_ready();
-    if (!t)
-      return std::nullopt;
-    std::optional<value_type> next(state_->take(t));
-    if (state_->table_.empty())
-      state_->kick();
-    return next;
-  }
+  std::optional<value_type> try_join_next() { return detail::try_join<take_policy>(state_.get()); }
 
   // Aborts every task and waits until all of them have ended, discarding
   // their outcomes; the map is empty when it completes. Like
@@ -329,7 +308,25 @@ class join_map {
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return boost::asio::async_compose<CompletionToken, shutdown_signature>(
-        shutdown_op{state_ref(), executor_}, token, executor_);
+        detail::shutdown_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
+        executor_);
+  }
+
+  // Joins every task, in completion order, until the map is empty, and
+  // delivers all their keys and outcomes at once. Unlike tokio's join_all, a
+  // task that failed or was cancelled does not stop the others: every
+  // outcome is in the vector. Like async_join_next: never completes inside
+  // the call; completion signature
+  //   void(boost::system::error_code, std::vector<value_type>)
+  // (empty vector for an empty map); cancellation (any type) completes it
+  // with operation_aborted and the outcomes collected so far, leaving the
+  // remaining tasks in the map.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_compose<CompletionToken, join_all_signature>(
+        detail::join_all_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
+        executor_);
   }
 
   // --- Aborting ------------------------------------------------------------
@@ -440,52 +437,8 @@ class join_map {
   }
 
  private:
-  class initiate_async_join_next {
-   public:
-    using executor_type = Executor;
-    initiate_async_join_next(detail::core_ref<state_type> state, const Executor& ex)
-        : state_(std::move(state)), ex_(ex) {}
-    executor_type get_executor() const noexcept { return ex_; }
-
-    template <class Handler>
-    void operator()(Handler&& handler) {
-      detail::start_join<typename state_type::take_policy>(state_.get(),
-                                                           std::forward<Handler>(handler), ex_);
-    }
-
-   private:
-    detail::core_ref<state_type> state_;
-    Executor ex_;
-  };
-
-  // abort_all, then join until empty.
-  struct shutdown_op {
-    detail::core_ref<state_type> state;
-    Executor ex;
-    bool started = false;
-
-    template <class Self>
-    void operator()(Self& self, boost::system::error_code ec = {},
-                    std::optional<value_type> next = std::nullopt) {
-      if (!started) {
-        started = true;
-        self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-        if (state) {
-          try {
-            state->abort_all();
-          } catch (...) {
-            // Out of memory posting a cancellation: those tasks are marked
-            // aborted and end on their own; keep draining.
-          }
-        }
-      } else if (ec) {
-        return self.complete(ec);
-      } else if (!next) {
-        return self.complete({});
-      }
-      detail::start_join<typename state_type::take_policy>(state.get(), std::move(self), ex);
-    }
-  };
+  using take_policy = typename state_type::take_policy;
+  using initiate_async_join_next = detail::initiate_join<state_type, take_policy, Executor>;
 
   detail::core_ref<state_type> make_state(std::size_t capacity) const {
     return detail::core_ref<state_type>(new state_type(capacity, hash_, eq_));
@@ -510,18 +463,13 @@ class join_map {
     }
   }
 
-  template <class Ex, class Fn>
-  abort_handle spawn_fn(K&& key, const Ex& ex, bool serial, Fn&& fn) {
-    using traits = detail::awaitable_traits<std::invoke_result_t<std::decay_t<Fn>&>>;
-    using E = typename traits::executor_type;
-    static_assert(detail::result_compatible_v<V, typename traits::value_type>,
-                  "joinery: the task's awaitable must produce the map's V (or void for V = void)");
+  template <class Ex, class TaskOrFactory>
+  abort_handle spawn_impl(K&& key, const Ex& ex, bool serial, TaskOrFactory&& task) {
     state_type& st = state();
-    detail::task_header* t = st.spawn(std::move(key), [&](std::size_t h) {
-      return detail::launch_coro_task<V, E>(&st, detail::task_executor_for<E>(ex, serial),
-                                            std::forward<Fn>(fn), h);
-    });
-    return handle_for(t);
+    return handle_for(st.spawn(std::move(key), [&](std::size_t h) {
+      return detail::launch_coro<V>(&st, ex, serial,
+                                    detail::as_task_fn(std::forward<TaskOrFactory>(task)), h);
+    }));
   }
 
   static abort_handle handle_for(detail::task_header* t) noexcept {

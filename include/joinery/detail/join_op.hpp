@@ -36,6 +36,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -45,6 +46,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -222,10 +224,25 @@ class join_cancellation {
   std::uint64_t seq_;
 };
 
+// Delivery as `void(error_code, std::optional<Value>)`, nullopt meaning
+// "nothing to deliver" (an empty group, or an error): the usual policy base.
+template <class Value>
+struct optional_delivery {
+  using value_type = Value;
+  using signature = void(boost::system::error_code, std::optional<Value>);
+  static std::tuple<boost::system::error_code, std::optional<Value>> completion_args(
+      boost::system::error_code ec, std::optional<Value> value) {
+    return {ec, std::move(value)};
+  }
+};
+
 // State must derive from group_core. Take is a policy:
-//   using value_type = ...;                       // what the join delivers
+//   using value_type = ...;                       // what the join takes
+//   using signature = void(error_code, ...);      // the completion signature
 //   static bool is_empty(const State&) noexcept;  // the group has no task
 //   static value_type take(State&, task_header*) noexcept;  // consumes the list reference
+//   static std::tuple<...> completion_args(error_code, std::optional<value_type>);
+//                                                 // the handler's arguments
 template <class State, class Take, class Handler, class WorkExecutor>
 class join_op final : public join_op_base {
  public:
@@ -351,10 +368,11 @@ class join_op final : public join_op_base {
     std::optional<value_type> value;
     if (t)
       value.emplace(Take::take(*state, t));
-    complete(ec, std::move(value));
+    complete(Take::completion_args(ec, std::move(value)));
   }
 
-  void complete(boost::system::error_code ec, std::optional<value_type> value) {
+  template <class Args>
+  void complete(Args args) {
     join_service::unlink(this);
     auto s = slot();
     if (s.is_connected())
@@ -366,7 +384,7 @@ class join_op final : public join_op_base {
     core->release();
     // We are running inside a function posted to the handler's associated
     // executor, so invoking the handler here is invoking it there.
-    std::move(handler)(ec, std::move(value));
+    std::apply(std::move(handler), std::move(args));
   }
 
   // The posted completion was destroyed unrun (its executor was shut down).
@@ -398,11 +416,12 @@ class join_op final : public join_op_base {
   bool link_tried_ = false;  // owner's side only
 };
 
-// Completes `handler` with (ec, nullopt) without waiting, through its
+// Completes `handler` at once with `ec` and nothing to deliver, through its
 // associated executor (never inside the initiating call).
-template <class Value, class Handler, class DefaultExecutor>
+template <class Take, class Handler, class DefaultExecutor>
 void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::error_code ec) {
   auto hex = net::get_associated_executor(handler, ex);
+  auto args = Take::completion_args(ec, std::nullopt);
 #if defined(__GNUC__) && !defined(__clang__)
   // g++ 12 at -O1 and above reports that moving this empty optional reads
   // the pair inside it uninitialized. It does not: an empty optional's move
@@ -411,7 +430,11 @@ void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::err
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-  net::post(hex, net::append(std::forward<Handler>(handler), ec, std::optional<Value>{}));
+  std::apply(
+      [&](auto&&... a) {
+        net::post(hex, net::append(std::forward<Handler>(handler), std::move(a)...));
+      },
+      std::move(args));
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -421,13 +444,12 @@ void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::err
 // task). See the file comment for the protocol.
 template <class Take, class State, class Handler, class DefaultExecutor>
 void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
-  using value_type = typename Take::value_type;
   using handler_type = std::decay_t<Handler>;
   using work_executor = net::associated_executor_t<handler_type, DefaultExecutor>;
   using op_type = join_op<State, Take, handler_type, work_executor>;
 
   if (!state)
-    return post_empty<value_type>(std::forward<Handler>(handler), ex, {});
+    return post_empty<Take>(std::forward<Handler>(handler), ex, {});
 
   std::uint64_t seq;
   {
@@ -441,7 +463,7 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
     // One waiter at a time, like tokio's &mut self: a second concurrent join
     // is refused rather than queued, so results cannot be split unpredictably
     // between two consumers.
-    return post_empty<value_type>(std::forward<Handler>(handler), ex, net::error::already_started);
+    return post_empty<Take>(std::forward<Handler>(handler), ex, net::error::already_started);
   }
 
   handler_type h(std::forward<Handler>(handler));

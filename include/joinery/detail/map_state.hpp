@@ -20,6 +20,7 @@
 //   - key_slot itself (abseil's own rehash and consistency checks).
 
 #include <joinery/detail/default_hash.hpp>
+#include <joinery/detail/join_op.hpp>
 #include <joinery/detail/task_group.hpp>
 #include <joinery/join_error.hpp>
 
@@ -102,8 +103,7 @@ class map_state final : public task_group<V> {
   }
 
   // The join policy (see join_op.hpp).
-  struct take_policy {
-    using value_type = map_state::value_type;
+  struct take_policy : optional_delivery<value_type> {
     static bool is_empty(const map_state& s) noexcept { return s.table_.empty(); }
     static value_type take(map_state& s, task_header* t) noexcept { return s.take(t); }
   };
