@@ -7,7 +7,9 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/join_error.hpp>
+#include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
+#include <joinery/join_set.hpp>
 #include <joinery/task_id.hpp>
 
 #endif  // JOINERY_HPP

@@ -53,6 +53,16 @@ class abort_handle {
   detail::task_ref<> task_;
 };
 
+namespace detail {
+
+// A new abort_handle for a task the caller holds a reference to.
+inline abort_handle handle_for(task_header* t) noexcept {
+  t->add_ref();
+  return abort_handle(task_ref<>(t));
+}
+
+}  // namespace detail
+
 }  // namespace joinery
 
 #endif  // JOINERY_ABORT_HANDLE_HPP

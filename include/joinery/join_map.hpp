@@ -241,7 +241,7 @@ class join_map {
   template <class Ex, class F>
   abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f) {
     state_type& st = state();
-    return handle_for(st.spawn(std::move(key), [&](std::size_t h) {
+    return detail::handle_for(st.spawn(std::move(key), [&](std::size_t h) {
       return detail::launch_blocking<V>(&st, ex, std::forward<F>(f), h);
     }));
   }
@@ -466,15 +466,10 @@ class join_map {
   template <class Ex, class TaskOrFactory>
   abort_handle spawn_impl(K&& key, const Ex& ex, bool serial, TaskOrFactory&& task) {
     state_type& st = state();
-    return handle_for(st.spawn(std::move(key), [&](std::size_t h) {
+    return detail::handle_for(st.spawn(std::move(key), [&](std::size_t h) {
       return detail::launch_coro<V>(&st, ex, serial,
                                     detail::as_task_fn(std::forward<TaskOrFactory>(task)), h);
     }));
-  }
-
-  static abort_handle handle_for(detail::task_header* t) noexcept {
-    t->add_ref();
-    return abort_handle(detail::task_ref<>(t));
   }
 
   template <class Q>

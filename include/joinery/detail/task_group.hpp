@@ -103,6 +103,13 @@ class task_group : public group_core {
     kick();
   }
 
+  // A join_handle is gone: close (its pending wait completes with
+  // operation_aborted, later reports are dropped) but let the task run on.
+  void detach_owner() noexcept {
+    close();
+    release_index();
+  }
+
   // The owner is gone: close, abort everything, free what is left.
   void shutdown_owner() noexcept {
     close();

@@ -1,0 +1,228 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_JOIN_HANDLE_HPP
+#define JOINERY_JOIN_HANDLE_HPP
+
+// join_handle<V>: the owner of one spawned task, and joinery::spawn.
+//
+// tokio's JoinHandle for Asio. joinery::spawn(ex, task) starts a coroutine
+// task and joinery::spawn_blocking(f) a blocking one; both return a
+// join_handle<V>, whose async_wait delivers the task's outcome once it ends.
+//
+//   auto h = joinery::spawn(io.get_executor(), compute());
+//   auto [ec, result] = co_await h.async_wait(net::as_tuple(net::deferred));
+//
+// IMPORTANT: destroying a join_handle DETACHES its task: the task runs on to
+// its end and its outcome is discarded. This is the one place the family
+// differs: destroying a join_map or a join_set ABORTS its tasks. Call
+// abort() first (or keep the handle) when the task must not outlive it.
+//
+// A join_handle is a group of one task: outcomes, cancellation of the
+// wait, threading and executors work as in join_map.hpp. In short:
+//   - async_wait is cancel-safe: cancelling the wait (operation_aborted)
+//     neither aborts the task nor loses its outcome; a later async_wait
+//     still gets it.
+//   - The outcome is delivered once. A wait after that, or on a handle with
+//     no task (default-constructed, moved from), completes at once with
+//     boost::asio::error::not_found and a join_result holding a default
+//     join_error.
+//   - One wait at a time: a second concurrent wait completes with
+//     already_started.
+//   - Use a handle from one thread at a time; abort(), is_finished() and
+//     abort_handles are thread-safe.
+
+#include <joinery/abort_handle.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/group_ops.hpp>
+#include <joinery/join_error.hpp>
+#include <joinery/task_id.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/is_executor.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace joinery {
+
+template <class V>
+class join_handle {
+  static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
+                "joinery::join_handle: V must be void or nothrow-move-constructible");
+
+  using state_type = detail::set_state<V>;
+  using wait_policy = typename state_type::wait_policy;
+
+ public:
+  using value_type = V;  // what the task produces
+  using executor_type = boost::asio::any_io_executor;
+  using wait_signature = void(boost::system::error_code, join_result<V>);
+
+  // A handle to no task: async_wait completes with not_found, id() is
+  // task_id{}, abort() does nothing, is_finished() is true.
+  join_handle() noexcept = default;
+
+  // Internal: made by joinery::spawn and joinery::spawn_blocking.
+  join_handle(detail::core_ref<state_type> state, detail::task_ref<> task,
+              executor_type ex) noexcept
+      : state_(std::move(state)), task_(std::move(task)), executor_(std::move(ex)) {}
+
+  // Takes over `other`'s task (and pending wait); `other` has none after.
+  join_handle(join_handle&& other) noexcept
+      : state_(std::move(other.state_)),
+        task_(std::move(other.task_)),
+        executor_(other.executor_) {}
+
+  // Detaches this handle's task (see the note above), then takes over
+  // `other`'s. Self-assignment does nothing.
+  join_handle& operator=(join_handle&& other) noexcept {
+    if (this != &other) {
+      detach();
+      state_ = std::move(other.state_);
+      task_ = std::move(other.task_);
+      executor_ = other.executor_;
+    }
+    return *this;
+  }
+
+  join_handle(const join_handle&) = delete;
+  join_handle& operator=(const join_handle&) = delete;
+
+  // DETACHES the task: it runs on, and its outcome goes to nobody. A
+  // pending async_wait completes with operation_aborted.
+  ~join_handle() { detach(); }
+
+  // The executor given to spawn (the blocking pool's, for spawn_blocking);
+  // the default for async_wait's handler.
+  executor_type get_executor() const noexcept { return executor_; }
+
+  // Waits for the task's outcome.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Completion signature:
+  //   void(boost::system::error_code ec, join_result<V> result)
+  // Returns:
+  //   - (success, value or join_error) the task's outcome;
+  //   - (operation_aborted, -)  the wait was cancelled (the outcome stays
+  //                             for a later wait), or the handle destroyed;
+  //   - (already_started, -)    another wait is pending;
+  //   - (not_found, -)          the outcome was already delivered, or the
+  //                             handle has no task.
+  // ("-": a join_result holding a default join_error.)
+  // Per-Operation Cancellation: terminal, partial and total cancellation end
+  // the wait only; the task runs on and its outcome is kept.
+  // Executor: the handler runs through its associated executor, by default
+  // get_executor().
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(wait_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_wait(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, wait_signature>(
+        detail::initiate_join<state_type, wait_policy, executor_type>(state_, executor_), token);
+  }
+
+  // Requests the task to stop (see abort_handle::abort). Its outcome is then
+  // cancelled, unless it had finished first.
+  void abort() const {
+    if (task_)
+      task_->abort();
+  }
+
+  // True once the task's outcome is fixed (true for a handle with no task).
+  bool is_finished() const noexcept { return !task_ || task_->is_finished(); }
+
+  // The task's id (task_id{} for a handle with no task).
+  task_id id() const noexcept { return task_ ? task_->id() : task_id{}; }
+
+  // A copyable handle that can abort the task from anywhere.
+  abort_handle get_abort_handle() const noexcept {
+    return task_ ? detail::handle_for(task_.get()) : abort_handle();
+  }
+
+ private:
+  void detach() noexcept {
+    if (state_) {
+      state_->detach_owner();
+      state_ = {};
+    }
+    task_ = {};
+  }
+
+  detail::core_ref<state_type> state_;
+  detail::task_ref<> task_;
+  executor_type executor_;
+};
+
+namespace detail {
+
+template <class TaskOrFactory>
+using spawned_value_t = typename awaitable_traits<std::invoke_result_t<
+    std::decay_t<decltype(as_task_fn(std::declval<TaskOrFactory>()))>&>>::value_type;
+
+template <class V, class Ex, class Launch>
+join_handle<V> make_join_handle(const Ex& ex, Launch&& launch) {
+  core_ref<set_state<V>> state(new set_state<V>());
+  task_header* t = state->add([&] { return launch(state.get()); });
+  t->add_ref();
+  return join_handle<V>(std::move(state), task_ref<>(t), boost::asio::any_io_executor(ex));
+}
+
+template <class Ex>
+inline constexpr bool is_any_executor_v =
+    boost::asio::execution::is_executor<Ex>::value || boost::asio::is_executor<Ex>::value;
+
+}  // namespace detail
+
+// Starts `task` (an awaitable, or a callable returning one, kept alive until
+// the task ends) on the executor `ex`, and returns its join_handle. The task
+// starts at once, never inside this call. Aborts reach it through its own
+// executor: a strand or single-threaded context as is, else a strand of its
+// own (see join_map.hpp). Strong guarantee: if this throws, no task runs.
+template <class Executor, class TaskOrFactory>
+requires detail::is_any_executor_v<Executor> &&
+    (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+        join_handle<detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex,
+                                                                  TaskOrFactory&& task) {
+  using V = detail::spawned_value_t<TaskOrFactory>;
+  return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
+    return detail::launch_coro<V>(state, ex, detail::is_serial_executor(ex),
+                                  detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
+  });
+}
+
+// As above, on the context's executor (an io_context, a thread_pool).
+template <class ExecutionContext, class TaskOrFactory>
+requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+    (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+        join_handle<detail::spawned_value_t<TaskOrFactory>> spawn(ExecutionContext& ctx,
+                                                                  TaskOrFactory&& task) {
+  return joinery::spawn(ctx.get_executor(), std::forward<TaskOrFactory>(task));
+}
+
+// Runs the synchronous `f()` on the executor `ex` (a thread pool) and returns
+// its join_handle. Aborted before it starts, it never runs and is reported
+// cancelled; once started it runs to completion and keeps its value.
+template <class Executor, class F>
+requires detail::is_any_executor_v<Executor> join_handle < std::invoke_result_t < std::decay_t<F>
+& >> spawn_blocking_on(const Executor& ex, F&& f) {
+  using V = std::invoke_result_t<std::decay_t<F>&>;
+  return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
+    return detail::launch_blocking<V>(state, ex, std::forward<F>(f), 0);
+  });
+}
+
+// As spawn_blocking_on, on joinery's default blocking pool (started on
+// first use; 2 threads per hardware thread, at least 4). The handle's
+// executor is the pool's, so give async_wait a handler with an executor of
+// its own (a coroutine's, or bind_executor) to be resumed elsewhere.
+template <class F>
+join_handle<std::invoke_result_t<std::decay_t<F>&>> spawn_blocking(F&& f) {
+  return joinery::spawn_blocking_on(detail::default_blocking_pool().get_executor(),
+                                    std::forward<F>(f));
+}
+
+}  // namespace joinery
+
+#endif  // JOINERY_JOIN_HANDLE_HPP

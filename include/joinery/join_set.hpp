@@ -1,0 +1,316 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_JOIN_SET_HPP
+#define JOINERY_JOIN_SET_HPP
+
+// join_set<V>: a group of Asio coroutine tasks without keys.
+//
+// tokio's JoinSet for Asio. Spawn `boost::asio::awaitable<V>` tasks (or
+// blocking functions), then `co_await set.async_join_next()` to receive
+// their outcomes in the order they finish; async_join_next_with_id also says
+// which task each outcome belongs to. Destroying the set aborts every task
+// still in it.
+//
+//   joinery::join_set<int> squares(io.get_executor());
+//   for (int n = 1; n <= 3; ++n)
+//     squares.spawn([n]() -> net::awaitable<int> { co_return n * n; });
+//   int total = 0;
+//   while (auto r = co_await squares.async_join_next()) total += r->value();
+//
+// join_set shares everything but the keys with join_map (join_map is this
+// plus a key index, as in tokio): the same outcomes (every task reported
+// exactly once, as its value, its exception or cancelled), the same
+// destruction (aborts, never blocks), the same threading model (members and
+// join handlers on one strand or thread; tasks anywhere, each serialized
+// with its own aborts), and the same join rules (results in completion
+// order, cancel-safe, one waiter at a time, never completed inside the
+// initiating call). See join_map.hpp for the details of each.
+//
+// NOTE: differences from tokio's JoinSet:
+//   - async_join_all returns every outcome, errors and cancellations
+//     included; tokio's join_all panics on the first failure and cancels the
+//     rest.
+//   - spawn_all(range) spawns a whole range at once, tokio's Extend; a
+//     join_set can also be constructed from a range (FromIterator).
+//   - V must be void or nothrow-move-constructible.
+
+#include <joinery/abort_handle.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/group_ops.hpp>
+#include <joinery/join_error.hpp>
+#include <joinery/task_id.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace joinery {
+
+template <class V, class Executor = boost::asio::any_io_executor>
+class join_set {
+  static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
+                "joinery::join_set: V must be void or nothrow-move-constructible (wrap it in "
+                "std::unique_ptr if needed)");
+
+  using state_type = detail::set_state<V>;
+
+ public:
+  using value_type = V;  // what each task produces
+  using result_type = join_result<V>;
+  using executor_type = Executor;
+  using join_signature = void(boost::system::error_code, std::optional<join_result<V>>);
+  using join_with_id_signature = void(boost::system::error_code,
+                                      std::optional<std::pair<task_id, join_result<V>>>);
+  using join_all_signature = void(boost::system::error_code, std::vector<join_result<V>>);
+  using shutdown_signature = void(boost::system::error_code);
+
+  // --- Construction --------------------------------------------------------
+
+  // An empty set whose tasks run on `ex` and whose join handlers default to
+  // `ex`. Does not allocate until the first spawn.
+  explicit join_set(const executor_type& ex)
+      : executor_(ex), serial_(detail::is_serial_executor(ex)) {}
+
+  // An empty set on the context's executor (an io_context, a thread_pool).
+  template <class ExecutionContext>
+  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+      std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
+  explicit join_set(ExecutionContext& ctx) : join_set(executor_type(ctx.get_executor())) {}
+
+  // A set running every task of `tasks` (awaitables, or callables returning
+  // awaitables), as spawn_all does (tokio's FromIterator).
+  template <std::ranges::input_range Range>
+  requires(!std::is_convertible_v<Range, executor_type>)
+      join_set(const executor_type& ex, Range&& tasks)
+      : join_set(ex) {
+    spawn_all(std::forward<Range>(tasks));
+  }
+
+  // Takes over `other`'s tasks and pending join; `other` is left empty and
+  // usable.
+  join_set(join_set&& other) noexcept
+      : executor_(other.executor_), serial_(other.serial_), state_(std::move(other.state_)) {}
+
+  // Aborts the tasks this set held (as destruction does), then takes over
+  // `other`'s. Self-assignment does nothing.
+  join_set& operator=(join_set&& other) noexcept {
+    if (this != &other) {
+      reset();
+      executor_ = other.executor_;
+      serial_ = other.serial_;
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+
+  join_set(const join_set&) = delete;
+  join_set& operator=(const join_set&) = delete;
+
+  // Aborts every task still in the set and returns without waiting.
+  ~join_set() { reset(); }
+
+  // The executor tasks are spawned on and join handlers default to.
+  executor_type get_executor() const noexcept { return executor_; }
+
+  // --- Spawning ------------------------------------------------------------
+  //
+  // Each spawn starts the task at once (never inside the call: its first
+  // step is posted) and returns its abort_handle. Strong guarantee: if
+  // spawning throws, the set is unchanged and no task was started.
+
+  // Spawns the coroutine `task` on get_executor().
+  template <class T, class E>
+  abort_handle spawn(boost::asio::awaitable<T, E> task) {
+    return spawn_impl(executor_, serial_, std::move(task));
+  }
+
+  // Spawns `f()` (which returns an awaitable) on get_executor(); `f` is kept
+  // alive until the task ends.
+  template <detail::task_factory F>
+  abort_handle spawn(F&& f) {
+    return spawn_impl(executor_, serial_, std::forward<F>(f));
+  }
+
+  // As spawn, on the executor `ex` instead.
+  template <class Ex, class TaskOrFactory>
+  requires(detail::is_awaitable_v<TaskOrFactory> ||
+           detail::task_factory<TaskOrFactory>) abort_handle
+      spawn_on(const Ex& ex, TaskOrFactory&& task) {
+    return spawn_impl(ex, detail::is_serial_executor(ex), std::forward<TaskOrFactory>(task));
+  }
+
+  // Runs the synchronous `f()` (returning V) on the default blocking pool.
+  // Aborted before it starts, it never runs and is reported cancelled; once
+  // started it runs to completion and reports its value.
+  template <class F>
+  abort_handle spawn_blocking(F&& f) {
+    return spawn_blocking_on(detail::default_blocking_pool().get_executor(), std::forward<F>(f));
+  }
+
+  // As spawn_blocking, on the executor `ex` (e.g. your own thread_pool).
+  template <class Ex, class F>
+  abort_handle spawn_blocking_on(const Ex& ex, F&& f) {
+    state_type& st = state();
+    return detail::handle_for(
+        st.add([&] { return detail::launch_blocking<V>(&st, ex, std::forward<F>(f), 0); }));
+  }
+
+  // Spawns every element of `tasks` (awaitables, or callables returning
+  // awaitables; elements are moved from when the range yields rvalues or is
+  // itself an rvalue) on get_executor(), in order (tokio's Extend). Returns
+  // how many were spawned. If a spawn throws, the tasks already spawned stay
+  // in the set and the exception propagates.
+  template <std::ranges::input_range Range>
+  std::size_t spawn_all(Range&& tasks) {
+    std::size_t n = 0;
+    for (auto&& task : tasks) {
+      if constexpr (std::is_rvalue_reference_v<Range&&>)
+        spawn_impl(executor_, serial_, std::move(task));
+      else
+        spawn_impl(executor_, serial_, std::forward<decltype(task)>(task));
+      ++n;
+    }
+    return n;
+  }
+
+  // --- Joining -------------------------------------------------------------
+
+  // Waits for the next task to finish and delivers its outcome, removing it
+  // from the set. Completion signature:
+  //   void(boost::system::error_code ec, std::optional<join_result<V>> next)
+  // Returns: (success, outcome) when a task finished; (success, nullopt)
+  // when the set is empty; (operation_aborted, nullopt) when the wait was
+  // cancelled or the set destroyed; (already_started, nullopt) when another
+  // join is pending. Never completes inside the call; the handler runs
+  // through its associated executor (default get_executor()), which must be
+  // the set's thread. Per-Operation Cancellation: terminal, partial, total;
+  // cancelling the wait has no effect on the tasks and consumes no result.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_next(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, join_signature>(
+        detail::initiate_join<state_type, take_policy, Executor>(state_ref(), executor_), token);
+  }
+
+  // As async_join_next, delivering the finished task's id with its outcome:
+  //   void(boost::system::error_code, std::optional<std::pair<task_id, join_result<V>>>)
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_with_id_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_next_with_id(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, join_with_id_signature>(
+        detail::initiate_join<state_type, take_with_id_policy, Executor>(state_ref(), executor_),
+        token);
+  }
+
+  // A finished task's outcome, if one is ready; never waits. Leaves a
+  // pending async join waiting (it is woken for the next result); if this
+  // takes the set's last task, that join completes with nullopt.
+  std::optional<join_result<V>> try_join_next() {
+    return detail::try_join<take_policy>(state_.get());
+  }
+
+  // As try_join_next, with the task's id.
+  std::optional<std::pair<task_id, join_result<V>>> try_join_next_with_id() {
+    return detail::try_join<take_with_id_policy>(state_.get());
+  }
+
+  // Joins every task until the set is empty and delivers all outcomes, in
+  // completion order, at once: a failed or cancelled task does not stop
+  // the others. Completion signature:
+  //   void(boost::system::error_code, std::vector<join_result<V>>)
+  // Cancellation (any type) completes it with operation_aborted and the
+  // outcomes collected so far; the remaining tasks stay in the set.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_compose<CompletionToken, join_all_signature>(
+        detail::join_all_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
+        executor_);
+  }
+
+  // Aborts every task and waits until all of them have ended, discarding
+  // their outcomes; the set is empty when it completes. Completion
+  // signature void(boost::system::error_code); cancellation (any type)
+  // stops the waiting with operation_aborted.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_compose<CompletionToken, shutdown_signature>(
+        detail::shutdown_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
+        executor_);
+  }
+
+  // --- Aborting and inspecting ---------------------------------------------
+
+  // Aborts every task; they stay in the set (size() is unchanged) until
+  // joined, each reported cancelled unless it had already finished.
+  void abort_all() {
+    if (state_)
+      state_->abort_all();
+  }
+
+  // Removes every task without aborting it: they run on, their
+  // abort_handles still work, and their outcomes are reported to nobody.
+  // The set is empty afterwards; a pending join completes with nullopt.
+  void detach_all() noexcept {
+    if (state_)
+      state_->detach_all();
+  }
+
+  // Number of tasks in the set, finished but unjoined ones included.
+  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+
+  bool empty() const noexcept { return size() == 0; }
+
+  // True if the task with this id is in the set (finished but unjoined
+  // included).
+  bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
+
+ private:
+  using take_policy = typename state_type::take_policy;
+  using take_with_id_policy = typename state_type::take_with_id_policy;
+
+  state_type& state() {
+    if (!state_)
+      state_ = detail::core_ref<state_type>(new state_type());
+    return *state_;
+  }
+
+  detail::core_ref<state_type> state_ref() {
+    state();
+    return state_;
+  }
+
+  void reset() noexcept {
+    if (state_) {
+      state_->shutdown_owner();
+      state_ = {};
+    }
+  }
+
+  template <class Ex, class TaskOrFactory>
+  abort_handle spawn_impl(const Ex& ex, bool serial, TaskOrFactory&& task) {
+    state_type& st = state();
+    return detail::handle_for(st.add([&] {
+      return detail::launch_coro<V>(&st, ex, serial,
+                                    detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
+    }));
+  }
+
+  Executor executor_;
+  bool serial_;  // executor_ runs one handler at a time (no per-task strand needed)
+  detail::core_ref<state_type> state_;
+};
+
+}  // namespace joinery
+
+#endif  // JOINERY_JOIN_SET_HPP
