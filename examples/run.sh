@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The examples, from a fresh Debian 12 machine: installs what is missing,
-# builds them (Release, in build/examples) and runs each one in turn.
+# builds them (Release, in build/examples) and runs each one in turn (the
+# echo server in --demo mode, against real clients on real sockets).
 # Idempotent: reruns rebuild incrementally.
 set -euo pipefail
 
@@ -12,7 +13,14 @@ cmake -S "$root" -B build/examples -DCMAKE_BUILD_TYPE=Release -DJOINERY_BUILD_TE
   -DJOINERY_BUILD_EXAMPLES=ON >/dev/null
 cmake --build build/examples -j "${JOINERY_JOBS:-2}"
 
-for example in keyed_cancel; do
-  echo "=== example: $example ==="
-  "build/examples/examples/$example"
-done
+run() {
+  echo "=== example: $* ==="
+  "build/examples/examples/$@"
+}
+run echo_server --demo
+run keyed_cancel
+run deadline
+run crawler
+run fan_out
+run blocking
+echo "=== all examples ran ==="
