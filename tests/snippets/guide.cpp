@@ -1,0 +1,191 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+// The code shown in docs/guide.md, compiled and run as a test. Regions
+// between "// [name]" lines appear in the guide as written here.
+
+#include <joinery.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace net = boost::asio;
+using namespace net::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+using net::ip::tcp;
+
+namespace {
+
+net::awaitable<std::string> fetch(std::string url) {
+  net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(url.size()));
+  co_await t.async_wait(net::use_awaitable);
+  co_return "<html>" + url + "</html>";
+}
+
+std::size_t parse(const std::string& body) { return body.size(); }
+
+// clang-format off
+// [spawning]
+net::awaitable<void> spawning() {
+  auto ex = co_await net::this_coro::executor;
+  joinery::join_map<std::string, std::string> pages(ex);
+
+  // An awaitable: starts now (never inside spawn), runs on pages' executor.
+  pages.spawn("home", fetch("https://example.org/"));
+
+  // A callable returning an awaitable: kept alive until the task ends, so a
+  // capturing lambda coroutine may use its captures.
+  std::string url = "https://example.org/about";
+  pages.spawn("about", [url]() -> net::awaitable<std::string> { co_return co_await fetch(url); });
+
+  // Synchronous work goes to the blocking pool, off the I/O thread.
+  joinery::join_map<std::string, std::size_t> sizes(ex);
+  sizes.spawn_blocking("big", [] { return parse(std::string(1 << 20, 'x')); });
+
+  // A task of its own: the handle is a group of one.
+  joinery::join_handle<std::string> one = joinery::spawn(ex, fetch("https://example.org/x"));
+
+  while (auto next = co_await pages.async_join_next())
+    std::cout << next->first << ": " << next->second.value().size() << " bytes\n";
+  auto [ec, body] = co_await one.async_wait(net::as_tuple(net::deferred));
+  co_await sizes.async_shutdown();
+}
+// [spawning]
+// clang-format on
+
+// clang-format off
+// [server-loop]
+net::awaitable<void> session(tcp::socket socket);  // echoes until the client leaves
+
+net::awaitable<void> serve(tcp::acceptor& acceptor) {
+  joinery::join_map<std::uint64_t, void> sessions(co_await net::this_coro::executor);
+  std::uint64_t next_id = 0;
+  for (;;) {
+    if (sessions.empty()) {  // nothing to reap: joining would complete at once, just accept
+      sessions.spawn(++next_id, session(co_await acceptor.async_accept(net::use_awaitable)));
+      continue;
+    }
+    auto r = co_await (acceptor.async_accept(net::use_awaitable) ||
+                       sessions.async_join_next(net::use_awaitable));
+    if (r.index() == 0) {
+      sessions.spawn(++next_id, session(std::move(std::get<0>(r))));
+    } else if (auto& ended = std::get<1>(r)) {
+      auto& [id, result] = *ended;
+      std::cout << "session " << id << ": " << (result ? "done" : result.error().message()) << "\n";
+    }
+  }
+}  // leaving serve (an exception, a cancellation) aborts every session
+// [server-loop]
+// clang-format on
+
+net::awaitable<void> session(tcp::socket socket) {
+  char data[1024];
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(net::buffer(data), net::as_tuple(net::use_awaitable));
+    if (ec) co_return;
+    co_await net::async_write(socket, net::buffer(data, n), net::use_awaitable);
+  }
+}
+
+net::awaitable<int> slow_job(int id) {
+  net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(10 * id));
+  co_await t.async_wait(net::use_awaitable);
+  co_return id;
+}
+
+// clang-format off
+// [cancellation]
+net::awaitable<void> cancellation() {
+  joinery::join_map<int, int> jobs(co_await net::this_coro::executor);
+  for (int id = 1; id <= 6; ++id) jobs.spawn(id, slow_job(id));
+
+  jobs.abort(1);                                         // one, by key
+  jobs.abort_matching([](int id) { return id % 2 == 0; });  // several
+  joinery::abort_handle h = jobs.spawn(7, slow_job(7));
+  h.abort();                                             // from anywhere, any thread
+
+  // Aborted tasks stay until joined, and come back cancelled (or with their
+  // value if they had already finished).
+  while (auto next = co_await jobs.async_join_next()) {
+    auto& [id, result] = *next;
+    if (!result && result.error().is_cancelled()) std::cout << "job " << id << " cancelled\n";
+  }
+
+  // Cleanup: async_shutdown aborts everything and waits for all of it;
+  // destroying the map aborts without waiting.
+  jobs.spawn(8, slow_job(8));
+  co_await jobs.async_shutdown();
+}
+// [cancellation]
+// clang-format on
+
+// clang-format off
+// [threads]
+void threads() {
+  net::io_context io;                        // run by 4 threads below
+  auto strand = net::make_strand(io);        // the map's "thread"
+  net::co_spawn(strand, [&]() -> net::awaitable<void> {
+    // Members and join handlers run on the strand; the tasks run on all
+    // four threads, each on a strand of its own.
+    joinery::join_map<int, int> map(io.get_executor());
+    for (int i = 0; i < 100; ++i) map.spawn(i, slow_job(i % 3));
+    int sum = 0;
+    while (auto next = co_await map.async_join_next()) sum += next->second.value();
+    std::cout << "sum " << sum << "\n";
+  }, net::detached);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < 4; ++i) pool.emplace_back([&] { io.run(); });
+  for (auto& t : pool) t.join();
+}
+// [threads]
+// clang-format on
+
+// clang-format off
+// [pitfall-captures]
+net::awaitable<void> captures() {
+  joinery::join_set<std::size_t> set(co_await net::this_coro::executor);
+  auto name = std::make_shared<std::string>("report.txt");
+
+  // Wrong: a coroutine lambda invoked at once. The lambda object is a
+  // temporary, gone before the coroutine runs, and with it `name`.
+  //   set.spawn([name]() -> net::awaitable<std::size_t> { co_return name->size(); }());
+
+  // Right: hand joinery the lambda itself; it keeps it alive until the task ends.
+  set.spawn([name]() -> net::awaitable<std::size_t> { co_return name->size(); });
+  // Also right: a coroutine function taking its state by value.
+  auto length = [](std::shared_ptr<std::string> n) -> net::awaitable<std::size_t> { co_return n->size(); };
+  set.spawn(length(name));
+
+  co_await set.async_join_all();
+}
+// [pitfall-captures]
+// clang-format on
+
+}  // namespace
+
+int main() {
+  net::io_context io;
+  net::co_spawn(io, []() -> net::awaitable<void> {
+    co_await spawning();
+    co_await cancellation();
+    co_await captures();
+    // The server loop, for a moment: one client echoes, then the loop is cancelled.
+    tcp::acceptor acceptor(co_await net::this_coro::executor, {net::ip::make_address("127.0.0.1"), 0});
+    auto port = acceptor.local_endpoint().port();
+    auto client = [port]() -> net::awaitable<void> {
+      tcp::socket s(co_await net::this_coro::executor);
+      co_await s.async_connect({net::ip::make_address("127.0.0.1"), port}, net::use_awaitable);
+      co_await net::async_write(s, net::buffer(std::string("ping")), net::use_awaitable);
+      char reply[4];
+      co_await net::async_read(s, net::buffer(reply), net::use_awaitable);
+    };
+    co_await (serve(acceptor) || client());
+  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  io.run();
+  threads();
+  std::cout << "guide snippets: ok\n";
+}
