@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <latch>
 #include <set>
 #include <stdexcept>
 #include <vector>
@@ -228,10 +229,15 @@ TEST_CASE("join_set: destruction aborts, detach_all lets tasks run on", "[join_s
 TEST_CASE("join_set: shutdown, blocking tasks and try_join_next", "[join_set]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
-    int_set set(ioc.get_executor());
-    set.spawn_blocking([] { return 7; });
+        int_set set(ioc.get_executor());
+    std::latch go(1);
+    set.spawn_blocking([&go] {
+      go.wait();
+      return 7;
+    });
     set.spawn(value_after(1h, 8));
     CHECK_FALSE(set.try_join_next());
+    go.count_down();
     auto r = co_await set.async_join_next();
     REQUIRE(r);
     CHECK(r->value() == 7);
