@@ -1,0 +1,562 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+//
+// Differential fuzzer for join_map: every input is a script of operations on
+// a join_map driven by a single-threaded io_context that the script steps one
+// handler at a time. A reference model says what each operation must return.
+//
+// Tasks are scripted coroutines: 0-4 suspension points (a gate the script
+// opens, or a yield that completes by itself), then an outcome (a value, an
+// exception, or never finishing). Keys are uint8_t (many replacements) or
+// short strings. Checked after every operation:
+//   - size(), contains(), keys() equal the model's;
+//   - every delivered result belongs to the key's current task (never to a
+//     replaced or detached one: tokio#7257), is delivered at most once, has
+//     the outcome the model expects (its value or exception; cancelled iff
+//     aborted before it finished), and results come in the order tasks
+//     finished;
+//   - no join is left waiting while a result is deliverable (after running
+//     the executor to quiescence: a lost wake-up, tokio PR 8279);
+//   - a join's handler never runs inside the initiating call;
+//   - a cancelled join completes with operation_aborted and consumes nothing.
+// At the end the io_context is destroyed with tasks still suspended: each
+// must then be reported cancelled (AC-30), and every task frame, key and
+// value object must be gone (counted objects).
+//
+// Built two ways from this one body: as a libFuzzer target (clang,
+// -fsanitize=fuzzer; JOINERY_FUZZ_LIBFUZZER) and as an ordinary program that
+// replays a corpus directory, run by ctest in every build.
+
+#include <joinery/join_map.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace net = boost::asio;
+
+[[noreturn]] void violation(const char* what, int line) {
+  std::fprintf(stderr, "join_map_fuzz: model divergence at line %d: %s\n", line, what);
+  std::abort();
+}
+
+#define FUZZ_CHECK(cond)          \
+  do {                            \
+    if (!(cond))                  \
+      violation(#cond, __LINE__); \
+  } while (false)
+
+// --- Counted objects -------------------------------------------------------
+
+struct counters {
+  int keys = 0;
+  int values = 0;
+  int frames = 0;
+};
+counters live;
+
+// A key: a uint8_t or a short string, counted.
+template <class Raw>
+struct counted_key {
+  Raw raw;
+  explicit counted_key(Raw r) : raw(std::move(r)) { ++live.keys; }
+  counted_key(const counted_key& o) : raw(o.raw) { ++live.keys; }
+  counted_key(counted_key&& o) noexcept : raw(std::move(o.raw)) { ++live.keys; }
+  counted_key& operator=(const counted_key&) = default;
+  counted_key& operator=(counted_key&&) noexcept = default;
+  ~counted_key() { --live.keys; }
+  friend bool operator==(const counted_key& a, const counted_key& b) { return a.raw == b.raw; }
+  friend bool operator<(const counted_key& a, const counted_key& b) { return a.raw < b.raw; }
+  template <class H>
+  friend H AbslHashValue(H h, const counted_key& k) {
+    return H::combine(std::move(h), k.raw);
+  }
+};
+
+struct fvalue {
+  std::uint32_t v;
+  explicit fvalue(std::uint32_t x) : v(x) { ++live.values; }
+  fvalue(const fvalue& o) : v(o.v) { ++live.values; }
+  fvalue(fvalue&& o) noexcept : v(o.v) { ++live.values; }
+  ~fvalue() { --live.values; }
+};
+
+// --- Input ------------------------------------------------------------------
+
+class input {
+ public:
+  input(const std::uint8_t* data, std::size_t size) : p_(data), end_(data + size) {}
+  bool done() const { return p_ == end_; }
+  std::uint8_t byte() { return p_ == end_ ? 0 : *p_++; }
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+};
+
+// --- Scripted tasks -----------------------------------------------------------
+
+enum class ending : std::uint8_t { value, throws, never };
+
+struct script {
+  int steps = 0;        // suspension points, 0..4
+  unsigned yields = 0;  // bit i: suspension i is a yield (else a gate wait)
+  ending end = ending::value;
+  std::uint32_t value = 0;
+};
+
+// A gate a task waits on until the script opens it. Opening before the task
+// waits is remembered; waiting is a cancellable suspension point.
+struct gate {
+  explicit gate(net::any_io_executor ex) : timer(ex, net::steady_timer::time_point::max()) {}
+  net::steady_timer timer;
+  bool open = false;
+  void release() {
+    open = true;
+    timer.cancel();
+  }
+};
+
+struct world;
+
+// Records, in its destructor, the order in which task bodies end: joins must
+// deliver results in that order.
+struct finish_recorder {
+  std::vector<std::uint64_t>* log;
+  std::uint64_t gen;
+  ~finish_recorder() { log->push_back(gen); }
+};
+
+struct frame_counter {
+  frame_counter() { ++live.frames; }
+  frame_counter(const frame_counter&) = delete;
+  ~frame_counter() { --live.frames; }
+};
+
+net::awaitable<fvalue> scripted(std::shared_ptr<gate> g, script s, std::vector<std::uint64_t>* log,
+                                std::uint64_t gen) {
+  frame_counter fc;
+  finish_recorder rec{log, gen};
+  for (int i = 0; i < s.steps; ++i) {
+    if (s.yields & (1u << i)) {
+      co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
+    } else {
+      while (!g->open) {
+        auto [ec] = co_await g->timer.async_wait(net::as_tuple(net::use_awaitable));
+        (void)ec;  // the gate opening cancels the wait; an abort throws at the next co_await
+      }
+    }
+  }
+  if (s.end == ending::never) {
+    net::steady_timer forever(co_await net::this_coro::executor,
+                              net::steady_timer::time_point::max());
+    co_await forever.async_wait(net::use_awaitable);
+  }
+  if (s.end == ending::throws)
+    throw std::runtime_error("scripted failure");
+  co_return fvalue(s.value);
+}
+
+// --- The harness -----------------------------------------------------------
+
+template <class Raw>
+class harness {
+  using key = counted_key<Raw>;
+  using map_type = joinery::join_map<key, fvalue, absl::Hash<key>, std::equal_to<key>>;
+  using next_type = std::optional<typename map_type::value_type>;
+
+  struct gen_info {
+    Raw raw;
+    script s;
+    std::shared_ptr<gate> g;
+    joinery::abort_handle handle;
+    bool cancel_expected = false;  // aborted while unfinished
+    bool delivered = false;
+    bool unfinished_at_io_death = false;  // its executor was destroyed first
+  };
+
+  struct join_record {
+    bool pending = false;
+    bool second_pending = false;
+    bool cancelled = false;  // its wait was cancelled
+    net::cancellation_signal signal;
+  };
+
+ public:
+  explicit harness(input& in)
+      : in_(in), io_(std::in_place, 1), map_(std::in_place, io_->get_executor()) {}
+
+  void run() {
+    for (int ops = 0; !in_.done() && ops < 4096; ++ops) {
+      step_op(in_.byte() % 16);
+      check_structure();
+    }
+    finish();
+  }
+
+ private:
+  Raw make_raw(std::uint8_t b) {
+    if constexpr (std::is_same_v<Raw, std::uint8_t>) {
+      return static_cast<std::uint8_t>(b % 24);  // few keys: many replacements
+    } else {
+      static const char* names[] = {"a", "b", "ab", "ba", "abc", "", "zz", "a\0b"};
+      return std::string(names[b % 8],
+                         b % 8 == 7 ? 3 : std::char_traits<char>::length(names[b % 8]));
+    }
+  }
+
+  void step_op(int op) {
+    switch (op) {
+      case 0:
+      case 14:
+        spawn(op == 14 && !live_.empty()
+                  ? std::next(live_.begin(), in_.byte() % live_.size())->first
+                  : make_raw(in_.byte()));
+        break;
+      case 1: {
+        Raw raw = make_raw(in_.byte());
+        const bool expect = live_.count(raw) != 0;
+        if (expect)
+          mark_aborted(live_[raw]);
+        FUZZ_CHECK(map_->abort(key(raw)) == expect);
+        break;
+      }
+      case 2: {
+        const unsigned m = 2 + in_.byte() % 4, r = in_.byte() % m;
+        auto pred = [&](const Raw& raw) { return hash_of(raw) % m == r; };
+        std::size_t expect = 0;
+        for (auto& [raw, gen] : live_)
+          if (pred(raw))
+            ++expect, mark_aborted(gen);
+        FUZZ_CHECK(map_->abort_matching([&](const key& k) { return pred(k.raw); }) == expect);
+        break;
+      }
+      case 3:
+        for (auto& [raw, gen] : live_)
+          mark_aborted(gen);
+        map_->abort_all();
+        break;
+      case 4:
+        live_.clear();  // detached: reported to nobody
+        map_->detach_all();
+        break;
+      case 5:
+        if (!gens_.empty())
+          gens_[in_.byte() % gens_.size()].g->release();
+        break;
+      case 6:
+        for (int n = 1 + in_.byte() % 8; n > 0; --n)
+          poll_one();
+        break;
+      case 7:
+        quiesce();
+        break;
+      case 8:
+        try_join();
+        break;
+      case 9:
+        start_join();
+        break;
+      case 10:
+        cancel_join(in_.byte() % 3);
+        break;
+      case 11: {
+        Raw raw = make_raw(in_.byte());
+        FUZZ_CHECK(map_->contains(key(raw)) == (live_.count(raw) != 0));
+        break;
+      }
+      case 12: {
+        map_type moved(std::move(*map_));
+        FUZZ_CHECK(map_->empty());
+        *map_ = std::move(moved);
+        break;
+      }
+      case 13:
+        // Destroy and recreate: every task is aborted and reported to nobody;
+        // a pending join completes with operation_aborted.
+        live_.clear();
+        map_.reset();
+        if (join_.pending) {
+          // Its completion (operation_aborted) is already posted; let it run,
+          // so that the next join belongs to the new map.
+          join_.cancelled = true;
+          io_->restart();
+          while (join_.pending && io_->poll_one() != 0)
+            drain_handler_records();
+          FUZZ_CHECK(!join_.pending);
+        }
+        map_.emplace(io_->get_executor());
+        break;
+      case 15:
+        for (auto& gi : gens_)
+          gi.g->release();
+        break;
+    }
+  }
+
+  static std::size_t hash_of(const Raw& raw) {
+    if constexpr (std::is_same_v<Raw, std::uint8_t>)
+      return raw;
+    else
+      return raw.size() * 31 + (raw.empty() ? 0 : static_cast<unsigned char>(raw[0]));
+  }
+
+  void spawn(Raw raw) {
+    script s;
+    const std::uint8_t b = in_.byte();
+    s.steps = b % 5;
+    s.yields = (b >> 3) & 15;
+    s.end = static_cast<ending>(in_.byte() % 3);
+    s.value = in_.byte();
+    auto g = std::make_shared<gate>(io_->get_executor());
+    const std::uint64_t gen = gens_.size();
+    gens_.push_back({raw, s, g, {}, false, false});
+    gens_[gen].handle =
+        map_->spawn(key(raw), [g, s, log = &finish_log_, gen] { return scripted(g, s, log, gen); });
+    live_[raw] = gen;  // replaces: the old task is never reported
+  }
+
+  void mark_aborted(std::uint64_t gen) {
+    auto& gi = gens_[gen];
+    if (!gi.handle.is_finished())
+      gi.cancel_expected = true;
+  }
+
+  void poll_one() {
+    io_->restart();
+    io_->poll_one();
+    drain_handler_records();
+  }
+
+  void quiesce() {
+    io_->restart();
+    while (io_->poll_one() != 0)
+      drain_handler_records();
+    drain_handler_records();
+    // No join may sleep while a result is deliverable.
+    if (join_.pending && !join_.cancelled) {
+      for (auto& [raw, gen] : live_)
+        FUZZ_CHECK(!gens_[gen].handle.is_finished());
+    }
+  }
+
+  // A delivered (key, outcome): the model says whether it may be, and what.
+  void delivered(const key& k, const joinery::join_result<fvalue>& r) {
+    auto it = live_.find(k.raw);
+    FUZZ_CHECK(it != live_.end());  // never a replaced, detached or unknown task
+    auto& gi = gens_[it->second];
+    FUZZ_CHECK(!gi.delivered);
+    FUZZ_CHECK(gi.handle.is_finished());
+    if (gi.cancel_expected || gi.unfinished_at_io_death) {
+      FUZZ_CHECK(r.has_error() && r.error().is_cancelled());
+    } else {
+      switch (gi.s.end) {
+        case ending::value:
+          FUZZ_CHECK(r.has_value() && r->v == gi.s.value);
+          break;
+        case ending::throws:
+          FUZZ_CHECK(r.has_error() && r.error().is_exception());
+          break;
+        case ending::never:
+          violation("a task that never finishes was reported, not aborted", __LINE__);
+      }
+    }
+    FUZZ_CHECK(!r.has_error() || r.error().id() == gi.handle.id());
+    // Completion order: among tasks whose body ran, results come in the
+    // order the bodies ended.
+    auto pos = std::find(finish_log_.begin(), finish_log_.end(), it->second);
+    if (pos != finish_log_.end()) {
+      const std::size_t p = static_cast<std::size_t>(pos - finish_log_.begin());
+      FUZZ_CHECK(last_delivered_pos_ == npos || p > last_delivered_pos_);
+      last_delivered_pos_ = p;
+    }
+    gi.delivered = true;
+    live_.erase(it);
+  }
+
+  void try_join() {
+    auto next = map_->try_join_next();
+    if (next) {
+      delivered(next->first, next->second);
+    } else if (!join_.pending) {
+      // Nothing ready means nothing finished (single thread: a finished task
+      // has reported), unless a pending join is about to take it.
+      for (auto& [raw, gen] : live_)
+        FUZZ_CHECK(!gens_[gen].handle.is_finished());
+    }
+    drain_handler_records();
+  }
+
+  void start_join() {
+    if (join_.pending) {
+      // A second concurrent join: already_started, at once but not inline.
+      bool called = false;
+      in_initiation_ = true;
+      map_->async_join_next([&called, this](boost::system::error_code ec, next_type n) {
+        FUZZ_CHECK(!in_initiation_);
+        FUZZ_CHECK(ec == net::error::already_started);
+        FUZZ_CHECK(!n);
+        called = true;
+      });
+      in_initiation_ = false;
+      FUZZ_CHECK(!called);
+      io_->restart();
+      while (!called && io_->poll_one() != 0)
+        drain_handler_records();
+      FUZZ_CHECK(called);
+      return;
+    }
+    join_.pending = true;
+    join_.cancelled = false;
+    in_initiation_ = true;
+    map_->async_join_next(net::bind_cancellation_slot(
+        join_.signal.slot(), [this](boost::system::error_code ec, next_type n) {
+          FUZZ_CHECK(!in_initiation_);
+          records_.push_back({ec, std::move(n)});
+        }));
+    in_initiation_ = false;
+  }
+
+  void cancel_join(int type) {
+    if (!join_.pending)
+      return;
+    join_.cancelled = true;
+    static constexpr net::cancellation_type types[] = {net::cancellation_type::terminal,
+                                                       net::cancellation_type::partial,
+                                                       net::cancellation_type::total};
+    join_.signal.emit(types[type]);
+  }
+
+  struct record {
+    boost::system::error_code ec;
+    next_type next;
+  };
+
+  void drain_handler_records() {
+    for (auto& r : records_) {
+      FUZZ_CHECK(join_.pending);
+      join_.pending = false;
+      if (join_.cancelled) {
+        // A cancelled (or orphaned) join gives up and consumes nothing.
+        FUZZ_CHECK(r.ec == net::error::operation_aborted);
+        FUZZ_CHECK(!r.next);
+      } else {
+        FUZZ_CHECK(!r.ec);
+        if (r.next)
+          delivered(r.next->first, r.next->second);
+        else
+          FUZZ_CHECK(live_.empty());  // "empty" only when the map is
+      }
+    }
+    records_.clear();
+  }
+
+  void check_structure() {
+    FUZZ_CHECK(map_->size() == live_.size());
+    std::set<Raw> keys;
+    for (const key& k : map_->keys())
+      FUZZ_CHECK(keys.insert(k.raw).second);
+    std::set<Raw> expected;
+    for (auto& [raw, gen] : live_)
+      expected.insert(raw);
+    FUZZ_CHECK(keys == expected);
+    for (auto& [raw, gen] : live_)
+      FUZZ_CHECK(map_->contains_task(gens_[gen].handle.id()));
+  }
+
+  void finish() {
+    quiesce();
+    // Destroy the io_context with tasks still suspended: they are reported
+    // cancelled to a later join (AC-30), and their frames are gone.
+    for (auto& gi : gens_)
+      gi.g.reset();  // the frames keep their gates alive
+    for (auto& [raw, gen] : live_)
+      gens_[gen].unfinished_at_io_death = !gens_[gen].handle.is_finished();
+    io_.reset();
+    drain_handler_records();  // a pending join's handler died with the context
+    join_.pending = false;
+    FUZZ_CHECK(live.frames == 0);
+    while (auto next = map_->try_join_next())
+      delivered(next->first, next->second);
+    FUZZ_CHECK(live_.empty());
+    FUZZ_CHECK(map_->empty());
+    map_.reset();
+    gens_.clear();
+    FUZZ_CHECK(live.keys == 0);
+    FUZZ_CHECK(live.values == 0);
+  }
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  input& in_;
+  std::optional<net::io_context> io_;
+  std::optional<map_type> map_;
+  std::vector<gen_info> gens_;
+  std::map<Raw, std::uint64_t> live_;  // the model of the map: key -> current task
+  std::vector<std::uint64_t> finish_log_;
+  std::size_t last_delivered_pos_ = npos;
+  join_record join_;
+  std::vector<record> records_;
+  bool in_initiation_ = false;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  input in(data, size);
+  live = {};
+  if (in.byte() % 2 == 0)
+    harness<std::uint8_t>(in).run();
+  else
+    harness<std::string>(in).run();
+  FUZZ_CHECK(live.keys == 0 && live.values == 0 && live.frames == 0);
+  return 0;
+}
+
+#if !defined(JOINERY_FUZZ_LIBFUZZER)
+// Replays every file given (directories: every file in them) as one input.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+int main(int argc, char** argv) {
+  std::vector<std::filesystem::path> files;
+  for (int i = 1; i < argc; ++i) {
+    std::filesystem::path p(argv[i]);
+    if (std::filesystem::is_directory(p)) {
+      for (auto& e : std::filesystem::directory_iterator(p))
+        if (e.is_regular_file())
+          files.push_back(e.path());
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+    LLVMFuzzerTestOneInput(data.data(), data.size());
+  }
+  std::printf("join_map_fuzz: replayed %zu inputs, no divergence\n", files.size());
+  return files.empty() ? 1 : 0;
+}
+#endif

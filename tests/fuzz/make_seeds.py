@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Writes the fuzzer's seed corpus: one hand-written input per ordering-sensitive
+AC item of RELIABILITY.md (AC-12..15, 19..21, 26..30, 34..38). The inputs encode
+operations as join_map_fuzz.cpp decodes them; rerun this after changing either.
+Not part of the build: the generated files are committed."""
+import os
+
+SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, CONTAINS, MOVE, RECREATE, RESPAWN, OPEN_ALL = range(16)
+VALUE, THROW, NEVER = range(3)
+
+
+def spawn(key, steps=0, yields=0, end=VALUE, value=7):
+    return [SPAWN, key, steps | (yields << 3), end, value]
+
+
+def respawn(index, steps=0, yields=0, end=VALUE, value=9):
+    return [RESPAWN, index, steps | (yields << 3), end, value]
+
+
+seeds = {
+    "ac12_replace_pending": spawn(1, 1) + spawn(1, 0, value=2) + [QUIESCE, TRY, TRY],
+    "ac13_replace_wakes_no_phantom": spawn(1) + [QUIESCE, JOIN] + spawn(1, 1, value=3) + [QUIESCE, OPEN_ALL, QUIESCE],
+    "ac14_try_skips_replaced_finished": spawn(2) + [QUIESCE] + spawn(2, 1, value=4) + [TRY, OPEN_ALL, QUIESCE, TRY, TRY],
+    "ac15_replace_chain": spawn(3, 1) + respawn(0, 1) + respawn(0, 0) + respawn(0, 2, 1) + [STEP, 3, OPEN_ALL, QUIESCE, TRY, TRY],
+    "ac19_abort_all": spawn(1, 1) + spawn(2, 1) + spawn(3, 0) + [STEP, 2, ABORT_ALL, CONTAINS, 1, QUIESCE, TRY, TRY, TRY, TRY],
+    "ac20_abort_finished_keeps_value": spawn(5, 0, value=55) + [QUIESCE, ABORT, 5, TRY],
+    "ac21_abort_races_completion": spawn(6, 1, 1) + [STEP, 1, ABORT, 6, STEP, 1, TRY, QUIESCE, TRY],
+    "ac21_abort_after_yield": spawn(6, 1, 1) + [STEP, 2, ABORT, 6, QUIESCE, TRY],
+    "ac26_destroy_aborts": spawn(1, 2) + spawn(2, 1, 0, NEVER) + [STEP, 2, JOIN, RECREATE, QUIESCE] + spawn(1) + [QUIESCE, TRY],
+    "ac28_destroy_before_run": spawn(1) + spawn(2, 3) + [RECREATE, QUIESCE, TRY],
+    "ac29_detach_with_pending_join": spawn(1, 1) + spawn(2, 0, 0, NEVER) + [JOIN, STEP, 1, DETACH, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "ac30_executor_gone": spawn(1, 1) + spawn(2, 0, 0, NEVER) + spawn(3) + [STEP, 3, JOIN],
+    "ac31_throwing_task": spawn(4, 1, 1, THROW) + [QUIESCE, TRY],
+    "ac34_try_nothing_ready": spawn(1, 1) + [TRY, QUIESCE, TRY, OPEN, 0, QUIESCE, TRY, TRY],
+    "ac35_try_advances": spawn(1) + spawn(2) + spawn(3) + spawn(4) + [QUIESCE, TRY, TRY, TRY, TRY, TRY],
+    "ac36_37_try_with_pending_join": spawn(1) + spawn(2, 1) + [JOIN, STEP, 1, TRY, QUIESCE, OPEN_ALL, STEP, 2, TRY, QUIESCE],
+    "ac38_cancel_join": spawn(1, 1) + [JOIN, STEP, 1, CANCEL, 0, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "ac38_cancel_woken_join": spawn(1) + [QUIESCE, JOIN, CANCEL, 2, QUIESCE, TRY],
+    "ac39_second_waiter": spawn(1, 1) + [JOIN, JOIN, OPEN_ALL, QUIESCE],
+    "move_with_pending_join": spawn(1, 1) + [JOIN, MOVE, OPEN_ALL, QUIESCE, TRY],
+    "abort_matching_mixed": spawn(1, 1) + spawn(2, 1) + spawn(3, 0) + spawn(4, 1, 0, NEVER) + [STEP, 4, MATCH, 0, 1, QUIESCE, TRY, TRY, TRY, TRY, ABORT_ALL, QUIESCE, TRY],
+}
+
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+os.makedirs(here, exist_ok=True)
+for name, ops in seeds.items():
+    for variant, suffix in ((0, "u8"), (1, "str")):
+        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+            f.write(bytes([variant] + ops))
+print(f"wrote {2 * len(seeds)} seeds to {here}")
