@@ -92,8 +92,10 @@ class group_core {
     }
     if (wake)
       post_or_requeue(wake);
-    if (!keep)
+    if (!keep) {
+      t->drop_outcome();
       t->release();
+    }
   }
 
   // Wakes the pending join, if any, so that it re-evaluates: used when the
@@ -124,8 +126,10 @@ class group_core {
       std::lock_guard lock(mutex_);
       drop = orphan_locked(t);
     }
-    if (drop)
+    if (drop) {
+      drop->drop_outcome();
       drop->release();
+    }
   }
 
   // Closes the group: later reports are dropped, finished tasks are freed and
@@ -146,6 +150,7 @@ class group_core {
       post_or_requeue(wake);
     while (ready) {
       task_header* next = ready->next_;
+      ready->drop_outcome();
       ready->release();
       ready = next;
     }

@@ -102,6 +102,18 @@ class task_header {
     outcome_ = outcome::exception;
   }
 
+  // Destroys the outcome of a finished task that will never be delivered
+  // (its group is gone, or it was replaced or detached), so that an
+  // abort_handle keeping the task alive does not keep its value alive. Only
+  // whoever owns the finished task's data may call it: the runner before it
+  // reports, or the owner after taking the task off the ready list.
+  void drop_outcome() noexcept {
+    if (outcome_ == outcome::value)
+      vtable_->discard_value(this);
+    outcome_ = outcome::none;
+    exception_ = nullptr;
+  }
+
   // Why a finished task has no value: it threw, or it was cancelled.
   join_error error() const noexcept {
     return outcome_ == outcome::exception ? join_error::from_exception(id(), exception_)
@@ -204,9 +216,13 @@ class task_value : public task_header {
   // finished. The containers require V to be nothrow-move-constructible, so
   // moving the value out cannot fail half-way.
   join_result<V> take_result() noexcept {
-    if (outcome_ == outcome::value)
-      return join_result<V>(boost::system::in_place_value, std::move(value_));
-    return join_result<V>(boost::system::in_place_error, error());
+    if (outcome_ != outcome::value)
+      return join_result<V>(boost::system::in_place_error, error());
+    join_result<V> r(boost::system::in_place_value, std::move(value_));
+    // The moved-from value goes now, not when the last abort_handle lets go
+    // of the task.
+    do_discard_value(this);
+    return r;
   }
 
  protected:

@@ -144,6 +144,7 @@ class task_group : public group_core {
     while (drop) {
       task_header* next = drop->next_;
       drop->next_ = nullptr;
+      drop->drop_outcome();
       drop->release();
       drop = next;
     }
