@@ -229,7 +229,7 @@ TEST_CASE("join_set: destruction aborts, detach_all lets tasks run on", "[join_s
 TEST_CASE("join_set: shutdown, blocking tasks and try_join_next", "[join_set]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
-        int_set set(ioc.get_executor());
+    int_set set(ioc.get_executor());
     std::latch go(1);
     set.spawn_blocking([&go] {
       go.wait();

@@ -51,11 +51,13 @@ constexpr bool sanitized = false;
 class threads_running {
  public:
   explicit threads_running(net::io_context& io, int n) : guard_(net::make_work_guard(io)) {
-    for (int i = 0; i < n; ++i) threads_.emplace_back([&io] { io.run(); });
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([&io] { io.run(); });
   }
   ~threads_running() {
     guard_.reset();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
 
  private:
@@ -67,7 +69,8 @@ template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds limit = 120s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
     std::this_thread::sleep_for(200us);
   }
   return true;
@@ -88,7 +91,8 @@ void on_strand(int threads, F&& body) {
     });
     REQUIRE(wait_until([&] { return done.load(); }, 1800s));
   }
-  if (error) std::rethrow_exception(error);
+  if (error)
+    std::rethrow_exception(error);
 }
 
 // --- R3/R4: random lifecycles with the RELIABILITY op mix --------------------
@@ -114,12 +118,15 @@ awaitable<void> lifecycles(long count, std::uint32_t seed, lifecycle_figures& f)
     auto it = current.find(key);
     REQUIRE(it != current.end());
     const int gen = it->second;
-    if (replaced_gens.count(gen)) ++f.for_replaced;
-    if (!delivered_gens.insert(gen).second) ++f.duplicates;
+    if (replaced_gens.count(gen))
+      ++f.for_replaced;
+    if (!delivered_gens.insert(gen).second)
+      ++f.duplicates;
     auto& r = next->second;
     if (r) {
       ++f.values;
-      if (r.value() != gen) ++f.for_replaced;  // the value names the generation
+      if (r.value() != gen)
+        ++f.for_replaced;  // the value names the generation
     } else if (r.error().is_cancelled()) {
       ++f.cancelled;
     } else {
@@ -138,14 +145,16 @@ awaitable<void> lifecycles(long count, std::uint32_t seed, lifecycle_figures& f)
       ++f.replaced;
     }
     map.spawn(key, [gen, yields, fails, c = counted(gen)]() -> awaitable<int> {
-      for (int i = 0; i < yields; ++i) co_await yield();
-      if (fails) throw std::runtime_error("scripted");
+      for (int i = 0; i < yields; ++i)
+        co_await yield();
+      if (fails)
+        throw std::runtime_error("scripted");
       co_return c.value;
     });
     current[key] = gen;
     ++f.spawned;
   };
-    // `count` task lifecycles: spawn until that many were spawned, then drain.
+  // `count` task lifecycles: spawn until that many were spawned, then drain.
   const long first = f.spawned;
   for (long op = 0; f.spawned - first < count || !current.empty(); ++op) {
     const unsigned roll = f.spawned - first < count ? rng() % 100 : 99;
@@ -170,7 +179,8 @@ awaitable<void> lifecycles(long count, std::uint32_t seed, lifecycle_figures& f)
     }
     if (op % 997 == 0) {
       REQUIRE(map.size() == current.size());
-      for (int k : map.keys()) REQUIRE(current.count(k));
+      for (int k : map.keys())
+        REQUIRE(current.count(k));
     }
   }
   REQUIRE(map.empty());
@@ -276,7 +286,8 @@ awaitable<void> cancelled_waits(long waits, long& joined, long& aborted_waits, l
   for (long w = 0; w < waits; ++w) {
     while (map.size() < 8) {
       map.spawn(key++, [y = static_cast<int>(rng() % 3)]() -> awaitable<int> {
-        for (int i = 0; i < y; ++i) co_await yield();
+        for (int i = 0; i < y; ++i)
+          co_await yield();
         co_return 1;
       });
       ++spawned;
@@ -288,9 +299,12 @@ awaitable<void> cancelled_waits(long waits, long& joined, long& aborted_waits, l
         sig.slot(), [&](boost::system::error_code ec, std::optional<int_map::value_type> n) {
           got.emplace(ec, std::move(n));
         }));
-    for (int s = static_cast<int>(rng() % 4); s > 0; --s) co_await yield();
-    if (!got) sig.emit(net::cancellation_type::terminal);
-    while (!got) co_await yield();
+    for (int s = static_cast<int>(rng() % 4); s > 0; --s)
+      co_await yield();
+    if (!got)
+      sig.emit(net::cancellation_type::terminal);
+    while (!got)
+      co_await yield();
     if (got->first == net::error::operation_aborted) {
       REQUIRE_FALSE(got->second);
       ++aborted_waits;
@@ -299,11 +313,13 @@ awaitable<void> cancelled_waits(long waits, long& joined, long& aborted_waits, l
       ++joined;
     }
     if (rng() % 4 == 0) {  // a non-blocking join in between
-      if (map.try_join_next()) ++joined;
+      if (map.try_join_next())
+        ++joined;
     }
   }
   // Everything that completed is still there to be joined.
-  while (auto next = co_await map.async_join_next()) ++joined;
+  while (auto next = co_await map.async_join_next())
+    ++joined;
 }
 
 void run_cancelled_waits(long waits) {
@@ -313,7 +329,8 @@ void run_cancelled_waits(long waits) {
   net::co_spawn(io, cancelled_waits(waits, joined, aborted_waits, spawned),
                 [&](std::exception_ptr e) {
                   done = true;
-                  if (e) std::rethrow_exception(e);
+                  if (e)
+                    std::rethrow_exception(e);
                 });
   io.run();
   REQUIRE(done);
@@ -334,15 +351,17 @@ void run_abort_races(int trials) {
     int_map map(io.get_executor());
     std::atomic<bool> go{false};
     auto h = map.spawn(1, [y = static_cast<int>(rng() % 2)]() -> awaitable<int> {
-      for (int i = 0; i < y; ++i) co_await yield();
+      for (int i = 0; i < y; ++i)
+        co_await yield();
       co_return 1;
     });
     const int spin = static_cast<int>(rng() % 2000);
     std::thread aborter([&, spin] {
       while (!go) {
       }
-            std::atomic<int> sink{0};
-      for (int i = 0; i < spin; ++i) sink.fetch_add(1, std::memory_order_relaxed);
+      std::atomic<int> sink{0};
+      for (int i = 0; i < spin; ++i)
+        sink.fetch_add(1, std::memory_order_relaxed);
       h.abort();
     });
     go = true;
@@ -359,7 +378,7 @@ void run_abort_races(int trials) {
   std::printf("abort races: %d trials, %d completed first, %d cancelled first\n", trials, values,
               cancelled);
   CHECK(values + cancelled == trials);
-  CHECK(values > 0);     // both outcomes happen (loom's abort_all_during_completion)
+  CHECK(values > 0);  // both outcomes happen (loom's abort_all_during_completion)
   CHECK(cancelled > 0);
 }
 
@@ -380,8 +399,10 @@ awaitable<void> churn(long cycles, long& growth_kib) {
       co_await yield();
       co_return static_cast<int>(i);
     });
-    if (map.size() >= 100) co_await map.async_join_next();
-    if (i == cycles / 10) rss_after_warmup = rss_kib();
+    if (map.size() >= 100)
+      co_await map.async_join_next();
+    if (i == cycles / 10)
+      rss_after_warmup = rss_kib();
   }
   while (co_await map.async_join_next()) {
   }
@@ -393,11 +414,13 @@ void run_memory(long cycles) {
   long growth = 0;
   net::io_context io(1);
   net::co_spawn(io, churn(cycles, growth), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
+    if (e)
+      std::rethrow_exception(e);
   });
   io.run();
-  std::printf("memory: %ld spawn+join cycles (<= 100 in flight), RSS growth after warm-up %ld KiB\n",
-              cycles, growth);
+  std::printf(
+      "memory: %ld spawn+join cycles (<= 100 in flight), RSS growth after warm-up %ld KiB\n",
+      cycles, growth);
   CHECK(growth <= 1024);
 }
 
@@ -461,11 +484,13 @@ TEST_CASE("soak: abort racing completion, 10000 trials (R8)", "[stress][soak]") 
 
 TEST_CASE("stress: memory stays flat over 200000 spawn+join cycles (R10, B-T7)",
           "[stress][memory]") {
-  if (sanitized) return;  // sanitizers keep freed memory in quarantine
+  if (sanitized)
+    return;  // sanitizers keep freed memory in quarantine
   run_memory(200000);
 }
 
 TEST_CASE("soak: memory stays flat over 1000000 spawn+join cycles (R10)", "[stress][soak]") {
-  if (sanitized) return;
+  if (sanitized)
+    return;
   run_memory(1000000);
 }

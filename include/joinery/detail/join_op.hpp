@@ -191,6 +191,18 @@ net::execution_context& context_of(const Executor& ex) {
     return ex.context();
 }
 
+// Set while join_op::do_post is inside net::post on this thread. A
+// completion destroyed there, unrun, was destroyed by the post itself: post
+// failed (bad_alloc, after Asio had already moved the completion into its
+// own storage) or the target executor is shut down and dropped it at once.
+// It must then not discard the operation; it tells do_post, which knows
+// which of the two happened.
+struct posting_marker {
+  const join_op_base* op = nullptr;
+  bool* dropped = nullptr;
+};
+inline thread_local posting_marker posting;
+
 // The cancellation handler installed in the handler's slot. It names the
 // operation by sequence number, not by pointer: the operation may already be
 // gone when a late emit arrives, and a new one may live at the same address.
@@ -304,7 +316,11 @@ class join_op final : public join_op_base {
         : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
     completion& operator=(completion&&) = delete;
     ~completion() {
-      if (op_)
+      if (!op_)
+        return;
+      if (posting.op == op_)
+        *posting.dropped = true;  // see posting_marker
+      else
         op_->discard();
     }
     allocator_type get_allocator() const noexcept { return alloc_; }
@@ -320,15 +336,31 @@ class join_op final : public join_op_base {
     state->add_ref();
   }
 
+  // Posts the completion. If this throws, the operation is intact and still
+  // claimed: the caller requeues it or frees it. Once the post succeeded the
+  // completion may already have run on another thread, so `self` is not
+  // touched again.
   static void do_post(join_op_base* base) {
     auto* self = static_cast<join_op*>(base);
-    // Post through an untracked copy. This often runs on a task's thread,
-    // and once the completion is queued it may run, and the handler's
-    // io_context may be destroyed, before post returns here: post's own
-    // copies of a tracked executor would then report work finished to a
-    // dead context when they are destroyed. The operation's tracked work
-    // (work_) is released by the completion, on the handler's thread.
-    net::post(self->work_.get_untracked_executor(), completion(self));
+    bool dropped = false;
+    const posting_marker outer = posting;
+    posting = {self, &dropped};
+    try {
+      // Post through an untracked copy. This often runs on a task's thread,
+      // and once the completion is queued it may run, and the handler's
+      // io_context may be destroyed, before post returns here: post's own
+      // copies of a tracked executor would then report work finished to a
+      // dead context when they are destroyed. The operation's tracked work
+      // (work_) is released by the completion, on the handler's thread.
+      net::post(self->work_.get_untracked_executor(), completion(self));
+    } catch (...) {
+      posting = outer;
+      throw;
+    }
+    posting = outer;
+    // Dropped unrun without an error: the executor was shut down.
+    if (dropped)
+      self->discard();
   }
 
   // The context shut down while we waited (join_service::shutdown, which
@@ -504,6 +536,8 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
     try {
       op->post();
     } catch (...) {
+      // The operation was never completed: undo it; the exception tells the
+      // initiator (Asio's convention for an initiation that cannot start).
       {
         std::lock_guard lock(state->mutex_);
         state->inflight_ = nullptr;

@@ -35,6 +35,7 @@ inline constexpr std::uint32_t abort_bit = 1;     // abort() was called
 inline constexpr std::uint32_t started_bit = 2;   // the body began to run
 inline constexpr std::uint32_t finished_bit = 4;  // the outcome is fixed; nothing runs any more
 inline constexpr std::uint32_t armed_bit = 8;     // the task was handed to its executor
+inline constexpr std::uint32_t cancel_posted_bit = 16;  // an abort's cancellation was posted
 // The bits above count cancellation requests in flight (see coro_task).
 inline constexpr std::uint32_t cancel_unit = 1u << 8;
 
@@ -78,18 +79,26 @@ class task_header {
   // not started never runs its body; a started coroutine is interrupted at
   // its next suspension point; a finished task keeps its outcome; a started
   // blocking task runs to completion. May throw std::bad_alloc when the
-  // cancellation cannot be posted; the task is still marked aborted and will
-  // be reported cancelled when it ends.
+  // cancellation cannot be posted; the task is then marked aborted (it will
+  // be reported cancelled when it ends) and calling abort() again retries
+  // the posting.
   void abort() {
     // acq_rel on both sides of the started/abort handshake: the RMWs on
     // state_ are totally ordered, so exactly one of try_start() and abort()
     // sees the other's bit. If abort sees no started bit, try_start will see
     // the abort bit and skip the body, so no cancellation needs posting.
     const std::uint32_t prev = state_.fetch_or(abort_bit, std::memory_order_acq_rel);
-    if ((prev & (abort_bit | finished_bit)) != 0 || (prev & started_bit) == 0)
+    if ((prev & finished_bit) != 0 || (prev & started_bit) == 0 || !vtable_->request_cancel)
       return;
-    if (vtable_->request_cancel)
+    // One cancellation per task is enough: claim the posting.
+    if (state_.fetch_or(cancel_posted_bit, std::memory_order_acq_rel) & cancel_posted_bit)
+      return;
+    try {
       vtable_->request_cancel(this);
+    } catch (...) {
+      state_.fetch_and(~cancel_posted_bit, std::memory_order_acq_rel);  // let a retry post it
+      throw;
+    }
   }
 
   // Called by the runner before the body: false when aborted first.
