@@ -494,3 +494,8 @@ TEST_CASE("soak: memory stays flat over 1000000 spawn+join cycles (R10)", "[stre
     return;
   run_memory(1000000);
 }
+
+TEST_CASE("stress: 10000 random lifecycles, the reduced run valgrind checks (R13)",
+          "[stress][valgrind]") {
+  run_lifecycles(10000, 4, 1);
+}
