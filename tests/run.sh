@@ -1,35 +1,81 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is
-# missing, then builds and runs the tests in three configurations, each in
-# its own build directory under build/:
-#   normal  g++ -O2, warnings as errors, tests + examples + install test
-#   asan    g++ -O1, AddressSanitizer + UndefinedBehaviorSanitizer (+ LSan)
-#   tsan    clang-16 -O1, ThreadSanitizer
-# Idempotent: reruns rebuild incrementally. Stops at the first failing
-# stage; the output ends with that stage's ctest summary.
+# missing, then builds and tests joinery in every configuration of the
+# matrix, each in its own build directory under build/:
+#   normal   g++ -O2: tests, examples, the install test, the benchmark's
+#            smoke run; then valgrind memcheck on a reduced stress run
+#   gasan-O0 g++ -O0, AddressSanitizer + UndefinedBehaviorSanitizer (+ LSan)
+#   gasan-O2 g++ -O2, the same sanitizers
+#   casan    clang-16 -O1, the same sanitizers; then the libFuzzer targets:
+#            the differential fuzzer for >= 200,000 executions and the
+#            multi-threaded one for >= 20,000, failing on any finding
+#   tsan     clang-16 -O1, ThreadSanitizer (a canary race must be reported);
+#            then the concurrency tests again, until-fail:20
+# Every build also replays the committed fuzz corpora. Idempotent: reruns
+# rebuild incrementally. Stops at the first failure; the output ends with
+# ctest's summary.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/.ci/install-deps"
+"$root/.ci/install-deps" valgrind
 
 jobs=${JOINERY_JOBS:-2}
-
-stage() {
-  local name=$1 exclude=$2
-  shift 2
-  echo "=== joinery tests: $name ==="
-  cmake -S "$root" -B "build/$name" -DJOINERY_WERROR=ON "$@" >/dev/null
-  cmake --build "build/$name" -j "$jobs"
-  (cd "build/$name" && ctest -j "$jobs" --output-on-failure -LE "$exclude")
-}
-
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-stage normal soak -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
-stage asan 'soak|package' -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DJOINERY_SANITIZE=address -DJOINERY_TEST_PACKAGE=OFF
-stage tsan 'soak|package' -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DJOINERY_SANITIZE=thread -DJOINERY_TEST_PACKAGE=OFF
+configure_and_build() {
+  local name=$1
+  shift
+  echo "=== joinery tests: $name ==="
+  cmake -S "$root" -B "build/$name" -DJOINERY_WERROR=ON "$@" >/dev/null
+  cmake --build "build/$name" -j "$jobs"
+}
+
+run_ctest() {
+  local name=$1
+  shift
+  (cd "build/$name" && ctest -j "$jobs" --output-on-failure "$@")
+}
+
+sanitized=(-DJOINERY_TEST_PACKAGE=OFF -DJOINERY_BUILD_BENCH=OFF)
+
+configure_and_build normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
+run_ctest normal -LE 'soak|concurrency'
+echo "=== valgrind memcheck: reduced stress run ==="
+valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
+  --errors-for-leak-kinds=definite,indirect --fair-sched=yes \
+  build/normal/tests/joinery-tests "[valgrind]"
+
+configure_and_build gasan-O0 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g" -DJOINERY_SANITIZE=address "${sanitized[@]}"
+run_ctest gasan-O0 -LE 'soak|concurrency'
+
+configure_and_build gasan-O2 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" -DJOINERY_SANITIZE=address "${sanitized[@]}"
+run_ctest gasan-O2 -LE 'soak|concurrency'
+
+configure_and_build casan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DJOINERY_SANITIZE=address -DJOINERY_FUZZ=ON \
+  "${sanitized[@]}"
+run_ctest casan -LE 'soak|concurrency'
+fuzz() {
+  local target=$1 runs=$2 corpus=$3
+  local found="build/casan/fuzz-$target"
+  rm -rf "$found" && mkdir -p "$found"
+  echo "=== fuzzing: $target, $runs executions ==="
+  # New inputs go to a scratch directory; the committed corpus is only read.
+  "build/casan/tests/$target" -runs="$runs" -max_len=4096 -timeout=10 -detect_leaks=1 \
+    -print_final_stats=1 "$found" "tests/fuzz/$corpus" 2>&1 | tee "build/casan/$target.log" |
+    grep -E "^#[0-9]+ +(INITED|DONE)|^Done [0-9]+ runs|ERROR|divergence|broken"
+  grep -q "^Done $runs runs" "build/casan/$target.log"
+}
+fuzz joinery-fuzz 200000 corpus
+fuzz joinery-fuzz-threads 20000 corpus_threads
+
+configure_and_build tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DJOINERY_SANITIZE=thread "${sanitized[@]}"
+run_ctest tsan -LE 'soak|concurrency'
+echo "=== concurrency tests under ThreadSanitizer, until-fail:20 ==="
+run_ctest tsan -L concurrency --repeat until-fail:20

@@ -456,7 +456,7 @@ TEST_CASE("soak: destroying a map mid-flight, 10000 rounds (R5)", "[stress][soak
 }
 
 TEST_CASE("stress: destroying the io_context with suspended tasks, 200 rounds (R6, AC-30)",
-          "[stress][lifetime]") {
+          "[stress][lifetime][valgrind]") {
   run_executor_gone(200);
 }
 
