@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# joinery's benchmark: the workloads of /work/shared/BENCH.md (W1-W6) for
+# joinery and for the raw-Asio floors in the same binary (raw, rawsig,
+# mapped). Builds Release (-O2, g++) into build/bench, then:
+#
+#   bench/run.sh            every workload x impl as 5 fresh processes,
+#                           interleaved (A B C D A B C D ...); prints medians
+#                           (ns/task · bytes/task) and in-run ratios, a
+#                           scaling table (W1, W2 at N = 1e3..1e6) and the
+#                           W1/W2 rows again with --executor concrete
+#   bench/run.sh callgrind  instructions per task for W1, every impl, both
+#                           executors: (Ir(N=100000) - Ir(N=1)) / 99999
+#   bench/run.sh smoke      each workload x impl once at a small N; correctness
+#                           only, exits non-zero if any run fails (CI)
+#
+# Environment: JOINERY_BENCH_ROUNDS (default 5) processes per configuration;
+# JOINERY_JOBS (default 1) build jobs. Raw result lines are kept in
+# build/bench/results/.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+mode=${1:-run}
+case $mode in
+  run | callgrind | smoke) ;;
+  *)
+    echo "usage: bench/run.sh [callgrind|smoke]" >&2
+    exit 2
+    ;;
+esac
+
+rounds=${JOINERY_BENCH_ROUNDS:-5}
+build=build/bench
+bin=$build/bench/joinery-bench
+impls=(joinery raw rawsig mapped)
+
+if [ "$mode" = callgrind ]; then
+  "$root/.ci/install-deps" valgrind
+else
+  "$root/.ci/install-deps"
+fi
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
+  -DJOINERY_BUILD_TESTS=OFF -DJOINERY_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" --target joinery-bench -j "${JOINERY_JOBS:-1}" >/dev/null
+
+mkdir -p "$build/results"
+stamp=$(date +%Y%m%d-%H%M%S)
+
+# The value following field name $1 in the result line $2.
+field() {
+  awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$2"
+}
+
+# Runs one process; its result line goes to stdout. Exits the script with
+# the program's message if the run fails (a failed check included).
+run_one() {
+  local out
+  if ! out=$("$bin" "$@" 2>&1); then
+    echo "bench/run.sh: FAILED: joinery-bench $*" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$out"
+}
+
+# --- smoke -----------------------------------------------------------------
+
+if [ "$mode" = smoke ]; then
+  n=2000
+  failed=0
+  configs=("w1" "w2" "w3" "w3 --nothrow" "w4" "w4 --nothrow" "w5" "w5 --nothrow" "w6 --threads 2"
+    "w1 --executor concrete" "w2 --executor concrete" "w3 --executor concrete --nothrow"
+    "w4 --executor concrete" "w5 --executor concrete")
+  for cfg in "${configs[@]}"; do
+    read -r -a c <<<"$cfg"
+    for impl in "${impls[@]}"; do
+      args=("${c[0]}" "$n" "$impl" "${c[@]:1}")
+      if out=$("$bin" "${args[@]}" 2>&1); then
+        echo "ok   $out"
+      else
+        echo "FAIL joinery-bench ${args[*]}: $out"
+        failed=1
+      fi
+    done
+  done
+  if ((failed)); then
+    echo "bench/run.sh smoke: some runs FAILED" >&2
+    exit 1
+  fi
+  echo "bench/run.sh smoke: all runs passed"
+  exit 0
+fi
+
+# --- callgrind -------------------------------------------------------------
+
+if [ "$mode" = callgrind ]; then
+  dir=$build/callgrind
+  mkdir -p "$dir"
+  # Total instructions of one run.
+  ir_of() {
+    local out=$dir/$1.out
+    shift
+    if ! valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$@" >"$out.log" 2>&1; then
+      echo "bench/run.sh: FAILED under callgrind: joinery-bench $*" >&2
+      cat "$out.log" >&2
+      exit 1
+    fi
+    awk '/^summary:/ { s = $2 } /^totals:/ { t = $2 } END { print (s != "" ? s : t) }' "$out"
+  }
+  declare -A per_task
+  for ex in any concrete; do
+    for impl in "${impls[@]}"; do
+      echo "callgrind: w1 $impl --executor $ex" >&2
+      big=$(ir_of "w1-$impl-$ex-100000" w1 100000 "$impl" --executor "$ex")
+      one=$(ir_of "w1-$impl-$ex-1" w1 1 "$impl" --executor "$ex")
+      per_task[$impl,$ex]=$(awk -v a="$big" -v b="$one" 'BEGIN { printf "%.0f", (a - b) / 99999 }')
+    done
+  done
+  echo
+  echo "### W1 instructions per task (callgrind: (Ir(N=100000) - Ir(N=1)) / 99999)"
+  echo
+  echo "| impl | any_io_executor | io_context::executor_type | joinery / impl (any) | joinery / impl (concrete) |"
+  echo "|---|---:|---:|---:|---:|"
+  for impl in "${impls[@]}"; do
+    awk -v i="$impl" -v a="${per_task[$impl,any]}" -v c="${per_task[$impl,concrete]}" \
+      -v ja="${per_task[joinery,any]}" -v jc="${per_task[joinery,concrete]}" \
+      'BEGIN { printf "| %s | %d | %d | %.2f | %.2f |\n", i, a, c, ja / a, jc / c }'
+  done
+  echo
+  echo "Profiles: $dir/w1-<impl>-<executor>-<N>.out (callgrind_annotate --inclusive=no <file>)"
+  echo
+  echo "### Top of callgrind_annotate --inclusive=no, W1 joinery (any), N=100000"
+  echo
+  echo '```'
+  callgrind_annotate --inclusive=no "$dir/w1-joinery-any-100000.out" 2>/dev/null |
+    awk '/file:function/ { go = 1; getline; next } go && n < 25 { print; n++ }'
+  echo '```'
+  exit 0
+fi
+
+# --- run -------------------------------------------------------------------
+
+tsv=$build/results/run-$stamp.tsv
+raw=$build/results/run-$stamp.txt
+: >"$tsv"
+: >"$raw"
+
+# measure LABEL WORKLOAD N IMPLS OPTIONS...: $rounds processes per impl,
+# interleaved; records "label impl ns bytes" lines.
+measure() {
+  local label=$1 w=$2 n=$3 impl_list=$4
+  shift 4
+  local r impl line
+  for ((r = 0; r < rounds; r++)); do
+    for impl in $impl_list; do
+      line=$(run_one "$w" "$n" "$impl" "$@")
+      echo "$line" >>"$raw"
+      printf '%s\t%s\t%s\t%s\n' "$label" "$impl" "$(field ns_per_task "$line")" \
+        "$(field bytes_per_task "$line")" >>"$tsv"
+    done
+  done
+  echo "measured: $label ($impl_list)" >&2
+}
+
+# median LABEL IMPL COLUMN (3: ns, 4: bytes)
+median() {
+  awk -F'\t' -v l="$1" -v i="$2" -v c="$3" '$1 == l && $2 == i { print $c }' "$tsv" | sort -g |
+    awk '{ a[NR] = $1 } END {
+      if (NR == 0) { print "nan"; exit }
+      if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+cell() { awk -v ns="$1" -v b="$2" 'BEGIN { printf "%.0f · %.0f", ns, b }'; }
+ratio() {
+  awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.2f · %.2f", a / b, c / d }'
+}
+
+# The main table's rows: label, workload, N, options.
+rows=(
+  "W1|w1|100000|"
+  "W1|w1|1000000|"
+  "W2|w2|100000|"
+  "W2|w2|1000000|"
+  "W3|w3|100000|"
+  "W3 nothrow|w3|100000|--nothrow"
+  "W4|w4|100000|"
+  "W4 nothrow|w4|100000|--nothrow"
+  "W5|w5|1000000|"
+  "W6 (2 threads)|w6|100000|--threads 2"
+)
+concrete_rows=(
+  "W1 concrete|w1|100000|--executor concrete"
+  "W1 concrete|w1|1000000|--executor concrete"
+  "W2 concrete|w2|100000|--executor concrete"
+  "W2 concrete|w2|1000000|--executor concrete"
+)
+scaling_ns=(1000 10000 100000 1000000)
+
+echo "bench/run.sh: $rounds fresh processes per configuration; results in $raw" >&2
+for row in "${rows[@]}" "${concrete_rows[@]}"; do
+  IFS='|' read -r name w n opts <<<"$row"
+  # shellcheck disable=SC2086 # opts is a word list
+  measure "$name $n" "$w" "$n" "${impls[*]}" $opts
+done
+for n in "${scaling_ns[@]}"; do
+  for w in w1 w2; do
+    measure "scaling $w $n" "$w" "$n" "joinery rawsig"
+  done
+done
+
+table() {
+  echo "| workload | N | joinery | raw | rawsig | mapped | joinery/raw | joinery/rawsig | joinery/mapped |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  local row name w n opts label impl
+  for row in "$@"; do
+    IFS='|' read -r name w n opts <<<"$row"
+    label="$name $n"
+    declare -A ns=() by=()
+    for impl in "${impls[@]}"; do
+      ns[$impl]=$(median "$label" "$impl" 3)
+      by[$impl]=$(median "$label" "$impl" 4)
+    done
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
+      "$(cell "${ns[joinery]}" "${by[joinery]}")" "$(cell "${ns[raw]}" "${by[raw]}")" \
+      "$(cell "${ns[rawsig]}" "${by[rawsig]}")" "$(cell "${ns[mapped]}" "${by[mapped]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[raw]}" "${by[joinery]}" "${by[raw]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[rawsig]}" "${by[joinery]}" "${by[rawsig]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[mapped]}" "${by[joinery]}" "${by[mapped]}")"
+  done
+}
+
+echo
+echo "### Medians of $rounds fresh processes (ns/task · bytes/task; ratios: ns · bytes)"
+echo
+table "${rows[@]}"
+echo
+echo "### Scaling (medians, ns/task · bytes/task; any_io_executor)"
+echo
+echo "| N | W1 joinery | W1 rawsig | W1 joinery/rawsig | W2 joinery | W2 rawsig | W2 joinery/rawsig |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+for n in "${scaling_ns[@]}"; do
+  line="| $n"
+  for w in w1 w2; do
+    jn=$(median "scaling $w $n" joinery 3)
+    jb=$(median "scaling $w $n" joinery 4)
+    sn=$(median "scaling $w $n" rawsig 3)
+    sb=$(median "scaling $w $n" rawsig 4)
+    line+=" | $(cell "$jn" "$jb") | $(cell "$sn" "$sb") | $(ratio "$jn" "$sn" "$jb" "$sb")"
+  done
+  echo "$line |"
+done
+echo
+echo "### W1/W2 with tasks typed on io_context::executor_type (--executor concrete)"
+echo
+table "${concrete_rows[@]}"
+echo
+echo "Result lines: $raw"
