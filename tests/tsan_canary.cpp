@@ -9,10 +9,12 @@ int racy_counter = 0;  // written by two threads without synchronisation, on pur
 
 int main() {
   std::thread a([] {
-    for (int i = 0; i < 100000; ++i) racy_counter = racy_counter + 1;
+    for (int i = 0; i < 100000; ++i)
+      racy_counter = racy_counter + 1;
   });
   std::thread b([] {
-    for (int i = 0; i < 100000; ++i) racy_counter = racy_counter + 1;
+    for (int i = 0; i < 100000; ++i)
+      racy_counter = racy_counter + 1;
   });
   a.join();
   b.join();

@@ -52,17 +52,15 @@
 
 namespace joinery::detail {
 
-// Keeps the handler's executor from running out of work while the operation
-// is pending (a join may wait on tasks running on another context).
+// Outstanding work on the handler's executor while a join waits (a join may
+// wait on tasks running on another context, and its io_context must not run
+// out of work meanwhile). Taken only when the join actually waits: a join
+// completed at once is kept alive by the post itself.
 template <class Executor, class = void>
 class work_tracker {
  public:
   explicit work_tracker(const Executor& ex)
       : ex_(net::prefer(ex, net::execution::outstanding_work.tracked)) {}
-  auto get_executor() const noexcept { return ex_; }
-  auto get_untracked_executor() const noexcept {
-    return net::prefer(ex_, net::execution::outstanding_work.untracked);
-  }
 
  private:
   std::decay_t<decltype(net::prefer(std::declval<const Executor&>(),
@@ -74,13 +72,29 @@ template <class Executor>
 class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Executor>::value>> {
  public:
   explicit work_tracker(const Executor& ex) : guard_(ex) {}
-  Executor get_executor() const noexcept { return guard_.get_executor(); }
-  // Networking TS executors carry no tracking of their own.
-  Executor get_untracked_executor() const noexcept { return guard_.get_executor(); }
 
  private:
   net::executor_work_guard<Executor> guard_;
 };
+
+// The executor to post a completion through: `ex` without outstanding work.
+// A join's completion is often posted from a task's thread; once queued it
+// may run, and its io_context be destroyed, before post returns there, so
+// post's own copies of a tracked executor would report work finished to a
+// dead context. (An untracked io_context executor, the usual case, is used
+// as it is: asking a type-erased executor for an untracked copy costs more.)
+template <class Executor>
+Executor untracked(const Executor& ex) {
+  if constexpr (std::is_same_v<Executor, net::any_io_executor>) {
+    if (ex.template target<net::io_context::executor_type>())
+      return ex;
+    return net::prefer(ex, net::execution::outstanding_work.untracked);
+  } else if constexpr (net::execution::is_executor<Executor>::value) {
+    return Executor(net::prefer(ex, net::execution::outstanding_work.untracked));
+  } else {
+    return ex;  // Networking TS executors carry no tracking of their own
+  }
+}
 
 // The allocator the operation uses: the handler's, or Asio's per-thread
 // recycling allocator when the handler has none of its own.
@@ -157,7 +171,7 @@ class join_service final : public net::detail::execution_context_service_base<jo
           std::lock_guard core_lock(core->mutex_);
           if (core->waiter_ == op) {
             core->waiter_ = nullptr;
-            core->op_seq_ = 0;
+            core->op_seq_.store(0, std::memory_order_relaxed);
             core->cancel_requested_ = false;
             op->svc_next_ = doomed;
             doomed = op;
@@ -222,7 +236,7 @@ class join_cancellation {
     join_op_base* wake;
     {
       std::lock_guard lock(core_->mutex_);
-      if (core_->op_seq_ != seq_)
+      if (core_->op_seq_.load(std::memory_order_relaxed) != seq_)
         return;
       core_->cancel_requested_ = true;
       wake = core_->claim_waiter();
@@ -292,15 +306,20 @@ class join_op final : public join_op_base {
     core->release();
   }
 
-  // Links the operation into its handler context's join_service, once.
-  // Failing that (out of memory) it waits unlinked: it then merely outlives
-  // its context if that is destroyed first.
-  void try_link() noexcept {
+  // Before the operation first waits (on the owner's side): take outstanding
+  // work on the handler's executor, and link into its context's
+  // join_service. Failing either (out of memory) it waits without: it then
+  // merely lets run() return early, or outlives a destroyed context.
+  void prepare_wait() noexcept {
     if (link_tried_)
       return;
     link_tried_ = true;
     try {
-      net::use_service<join_service>(context_of(work_.get_executor())).link(this);
+      work_.emplace(ex_);
+    } catch (...) {
+    }
+    try {
+      net::use_service<join_service>(context_of(ex_)).link(this);
     } catch (...) {
     }
   }
@@ -332,7 +351,7 @@ class join_op final : public join_op_base {
   };
 
   join_op(Handler&& handler, const WorkExecutor& ex, State* state, std::uint64_t seq)
-      : join_op_base(state, seq, &do_post, &do_abandon), handler_(std::move(handler)), work_(ex) {
+      : join_op_base(state, seq, &do_post, &do_abandon), handler_(std::move(handler)), ex_(ex) {
     state->add_ref();
   }
 
@@ -346,13 +365,9 @@ class join_op final : public join_op_base {
     const posting_marker outer = posting;
     posting = {self, &dropped};
     try {
-      // Post through an untracked copy. This often runs on a task's thread,
-      // and once the completion is queued it may run, and the handler's
-      // io_context may be destroyed, before post returns here: post's own
-      // copies of a tracked executor would then report work finished to a
-      // dead context when they are destroyed. The operation's tracked work
-      // (work_) is released by the completion, on the handler's thread.
-      net::post(self->work_.get_untracked_executor(), completion(self));
+      // The operation's tracked work (work_), if any, is released by the
+      // completion, on the handler's thread (see untracked()).
+      post_direct(untracked(self->ex_), completion(self));
     } catch (...) {
       posting = outer;
       throw;
@@ -390,10 +405,10 @@ class join_op final : public join_op_base {
           return;
         }
         lock.unlock();
-        try_link();
+        prepare_wait();
         continue;
       }
-      state->op_seq_ = 0;
+      state->op_seq_.store(0, std::memory_order_relaxed);
       state->cancel_requested_ = false;
       break;
     }
@@ -410,7 +425,7 @@ class join_op final : public join_op_base {
     if (s.is_connected())
       s.clear();
     Handler handler(std::move(handler_));
-    auto work(std::move(work_));
+    auto work(std::move(work_));  // released after the handler ran
     group_core* core = core_;
     destroy();
     core->release();
@@ -428,7 +443,7 @@ class join_op final : public join_op_base {
       std::lock_guard lock(state->mutex_);
       if (state->inflight_ == this) {
         state->inflight_ = nullptr;
-        state->op_seq_ = 0;
+        state->op_seq_.store(0, std::memory_order_relaxed);
         state->cancel_requested_ = false;
       }
     }
@@ -444,7 +459,8 @@ class join_op final : public join_op_base {
   }
 
   Handler handler_;
-  work_tracker<WorkExecutor> work_;
+  WorkExecutor ex_;
+  std::optional<work_tracker<WorkExecutor>> work_;
   bool link_tried_ = false;  // owner's side only
 };
 
@@ -483,20 +499,15 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
   if (!state)
     return post_empty<Take>(std::forward<Handler>(handler), ex, {});
 
-  std::uint64_t seq;
-  {
-    std::lock_guard lock(state->mutex_);
-    if (state->op_seq_ == 0)
-      seq = ++state->next_seq_;
-    else
-      seq = 0;
-  }
-  if (seq == 0) {
+  // Only the owner (this thread) makes op_seq_ non-zero, so seeing zero here
+  // means no join is in progress, lock or not.
+  if (state->op_seq_.load(std::memory_order_acquire) != 0) {
     // One waiter at a time, like tokio's &mut self: a second concurrent join
     // is refused rather than queued, so results cannot be split unpredictably
     // between two consumers.
     return post_empty<Take>(std::forward<Handler>(handler), ex, net::error::already_started);
   }
+  const std::uint64_t seq = ++state->next_seq_;
 
   handler_type h(std::forward<Handler>(handler));
   work_executor wex = net::get_associated_executor(h, ex);
@@ -514,7 +525,7 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
   bool post_now;
   {
     std::lock_guard lock(state->mutex_);
-    state->op_seq_ = seq;
+    state->op_seq_.store(seq, std::memory_order_relaxed);
     state->cancel_requested_ = false;
     post_now = state->closed_ || state->ready_head_ || Take::is_empty(*state);
     if (post_now)
@@ -523,7 +534,7 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
   if (!post_now) {
     // About to wait: link into the context's join_service first, outside
     // the group's lock (lock order), then look again.
-    op->try_link();
+    op->prepare_wait();
     std::lock_guard lock(state->mutex_);
     post_now =
         state->closed_ || state->cancel_requested_ || state->ready_head_ || Take::is_empty(*state);
@@ -541,7 +552,7 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
       {
         std::lock_guard lock(state->mutex_);
         state->inflight_ = nullptr;
-        state->op_seq_ = 0;
+        state->op_seq_.store(0, std::memory_order_relaxed);
       }
       op->destroy_unregistered();
       throw;

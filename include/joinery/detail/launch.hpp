@@ -268,28 +268,36 @@ class blocking_runner {
   run_guard<Task> guard_;
 };
 
-// --- Arming. ---------------------------------------------------------------
+// --- Launching. -------------------------------------------------------------
 
-// Marks a task as handed to its executor for the duration of a post: if the
-// post throws, the mark is removed before the unposted handler is
-// destroyed, so the task is released instead of reported. Declare it after
-// the handler it guards.
-class arm_scope {
- public:
-  explicit arm_scope(task_header* t) noexcept : t_(t) {
-    t_->state_.fetch_or(armed_bit, std::memory_order_relaxed);
+// Hands the task `t`, whose runner `make_runner()` creates, to `post_fn`,
+// with the task's running reference and its reference on `core`. Strong
+// guarantee: if anything throws, the task never ran and is not reported,
+// and both references are dropped. If the executor drops the runner at
+// once without an error (it is shut down), the task is reported cancelled.
+template <class Task, class MakeRunner, class Post>
+void hand_over(Task* t, group_core* core, MakeRunner&& make_runner, Post&& post_fn) {
+  // The task's reference on its core, dropped after it reports. Taken before
+  // the post: the task may finish on another thread before post returns.
+  core->add_ref();
+  bool dropped = false;
+  const launch_marker outer = launching;
+  launching = {t, &dropped};
+  try {
+    post_fn(make_runner());
+  } catch (...) {
+    // Every runner built was destroyed during the unwinding, deferring to
+    // us (launch_marker): the task never ran. Drop what it held.
+    launching = outer;
+    if (dropped)
+      t->release();  // its running reference
+    core->release();
+    throw;
   }
-  arm_scope(const arm_scope&) = delete;
-  arm_scope& operator=(const arm_scope&) = delete;
-  ~arm_scope() {
-    if (t_)
-      t_->state_.fetch_and(~armed_bit, std::memory_order_relaxed);
-  }
-  void commit() noexcept { t_ = nullptr; }
-
- private:
-  task_header* t_;
-};
+  launching = outer;
+  if (dropped)
+    t->finish();  // dropped by a shut-down executor: reported cancelled
+}
 
 // Creates the coroutine task for `fn` on executor `ex`, reporting to `core`,
 // and posts its first resume. On success returns the task with one
@@ -302,18 +310,11 @@ task_header* launch_coro_task(group_core* core, E ex, Fn&& fn, std::size_t hash)
   task_ref<task_header> owner(t);  // the caller's reference, until success
   t->hash_ = hash;
   t->core_ = core;
-  // The task's reference on its core, dropped after it reports. Taken before
-  // the post: the task may finish on another thread before post returns.
-  core->add_ref();
-  try {
-    coro_launcher<task_type> launcher(t, run_coro_task(run_guard<task_type>(t)));
-    arm_scope armed(t);
-    net::post(t->executor(), std::move(launcher));
-    armed.commit();
-  } catch (...) {
-    core->release();
-    throw;
-  }
+  hand_over(
+      t, core, [t] { return coro_launcher<task_type>(t, run_coro_task(run_guard<task_type>(t))); },
+      [t](coro_launcher<task_type>&& launcher) {
+        post_direct(t->executor(), std::move(launcher));
+      });
   return owner.detach();
 }
 
@@ -325,16 +326,9 @@ task_header* launch_blocking_task(group_core* core, const Ex& ex, Fn&& fn, std::
   task_ref<task_header> owner(t);
   t->hash_ = hash;
   t->core_ = core;
-  core->add_ref();
-  try {
-    blocking_runner<task_type> runner{run_guard<task_type>(t)};
-    arm_scope armed(t);
-    net::post(ex, std::move(runner));
-    armed.commit();
-  } catch (...) {
-    core->release();
-    throw;
-  }
+  hand_over(
+      t, core, [t] { return blocking_runner<task_type>(run_guard<task_type>(t)); },
+      [&ex](blocking_runner<task_type>&& runner) { net::post(ex, std::move(runner)); });
   return owner.detach();
 }
 

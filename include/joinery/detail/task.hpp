@@ -12,8 +12,11 @@
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -34,7 +37,6 @@ class task_header;
 inline constexpr std::uint32_t abort_bit = 1;     // abort() was called
 inline constexpr std::uint32_t started_bit = 2;   // the body began to run
 inline constexpr std::uint32_t finished_bit = 4;  // the outcome is fixed; nothing runs any more
-inline constexpr std::uint32_t armed_bit = 8;     // the task was handed to its executor
 inline constexpr std::uint32_t cancel_posted_bit = 16;  // an abort's cancellation was posted
 // The bits above count cancellation requests in flight (see coro_task).
 inline constexpr std::uint32_t cancel_unit = 1u << 8;
@@ -134,7 +136,7 @@ class task_header {
       : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
   ~task_header() = default;
 
-  // Fixes the outcome. Runs exactly once per armed task: on the task's
+  // Fixes the outcome. Runs exactly once per launched task: on the task's
   // executor after its body (or after the executor destroyed it unrun).
   void mark_finished() noexcept {
     // acq_rel pairs with abort(): whether the abort bit is in `prev` decides,
@@ -161,9 +163,9 @@ class task_header {
   const std::uint64_t id_;
   // The hash of the task's key in a join_map, so the finished task can be
   // found again without rehashing its key. Written by the owner before the
-  // task is armed; read only by the owner.
+  // task is launched; read only by the owner.
   std::size_t hash_ = 0;
-  // The group to report to. Set before the task is armed; the task holds a
+  // The group to report to. Set before the task is launched; the task holds a
   // reference on it until it has reported.
   group_core* core_ = nullptr;
 
@@ -227,11 +229,13 @@ class task_value : public task_header {
   join_result<V> take_result() noexcept {
     if (outcome_ != outcome::value)
       return join_result<V>(boost::system::in_place_error, error());
-    join_result<V> r(boost::system::in_place_value, std::move(value_));
-    // The moved-from value goes now, not when the last abort_handle lets go
-    // of the task.
-    do_discard_value(this);
-    return r;
+    // The moved-from value goes as soon as the result is built (not when the
+    // last abort_handle lets go of the task).
+    struct discard_after {
+      task_value* self;
+      ~discard_after() { do_discard_value(self); }
+    } guard{this};
+    return join_result<V>(boost::system::in_place_value, std::move(value_));
   }
 
  protected:
@@ -272,6 +276,42 @@ class task_value<void> : public task_header {
 
   static void do_discard_value(task_header* h) noexcept { h->outcome_ = outcome::none; }
 };
+
+// Whether the calling thread is running a handler of `ex`. Conservative: an
+// executor type not known here says no (and the caller then posts).
+template <class Ex>
+bool running_in_this_thread(const Ex& ex) noexcept {
+  namespace net = boost::asio;
+  if constexpr (requires { ex.running_in_this_thread(); }) {
+    return ex.running_in_this_thread();
+  } else if constexpr (std::is_same_v<Ex, net::any_io_executor>) {
+    if (auto* s = ex.template target<net::strand<net::io_context::executor_type>>())
+      return s->running_in_this_thread();
+    if (auto* s = ex.template target<net::strand<net::any_io_executor>>())
+      return s->running_in_this_thread();
+    if (auto* io = ex.template target<net::io_context::executor_type>())
+      return io->running_in_this_thread();
+    return false;
+  } else {
+    return false;
+  }
+}
+
+// net::post(ex, f), but when `ex` is a type-erased executor holding an
+// io_context executor or a strand of one, posts to that executor directly:
+// the same operation, with one allocation instead of two (any_io_executor
+// first wraps the function into a type-erased one).
+template <class Ex, class F>
+void post_direct(const Ex& ex, F&& f) {
+  namespace net = boost::asio;
+  if constexpr (std::is_same_v<Ex, net::any_io_executor>) {
+    if (auto* io = ex.template target<net::io_context::executor_type>())
+      return net::post(*io, std::forward<F>(f));
+    if (auto* s = ex.template target<net::strand<net::io_context::executor_type>>())
+      return net::post(*s, std::forward<F>(f));
+  }
+  net::post(ex, std::forward<F>(f));
+}
 
 // The storage for the user's callable, destroyed as soon as the task's body
 // is over so that captured state dies before the outcome is reported (as a
@@ -338,6 +378,15 @@ class coro_task final : public task_value<V> {
     } guard{self};
     if (prev & finished_bit)
       return;
+    const Executor& ex = *self->executor_;
+    if (running_in_this_thread(ex)) {
+      // We are on the task's own executor, which runs one handler at a
+      // time: the task is suspended (or it is the caller itself, between two
+      // operations, when Asio has already cleared its cancellation slot), so
+      // emitting here is serialized with it. No post, no allocation.
+      self->signal_.emit(boost::asio::cancellation_type::terminal);
+      return;
+    }
     self->add_ref();
     task_ref<coro_task> ref(self);
     // The emit must run serialized with the coroutine (Asio's rule for
@@ -346,7 +395,7 @@ class coro_task final : public task_value<V> {
     // single-threaded by construction (see task_executor_for), so posting
     // there is enough. The posted function owns a reference, so the signal
     // outlives it whatever happens to the task meanwhile.
-    boost::asio::post(*self->executor_, [ref = std::move(ref)] {
+    post_direct(ex, [ref = std::move(ref)] {
       // A finished task has no operation to cancel, and its cancellation
       // state may refer to destroyed I/O objects: leave it alone.
       if (!(ref->state_.load(std::memory_order_acquire) & finished_bit))
@@ -397,8 +446,20 @@ class blocking_task final : public task_value<V> {
   fn_holder<Fn> fn_;
 };
 
-// The running reference to an armed task. Its destructor reports the task
-// finished; a task that was never armed (its spawn failed) is only released.
+// Set while a spawn is handing a task to its executor on this thread. A
+// task's runner destroyed there was destroyed by that hand-over itself:
+// post failed (Asio may already have moved the runner into its own storage
+// before its allocation failed) or the executor is shut down and dropped
+// it at once. It must then neither report the task nor drop the running
+// reference: it tells the spawn, which knows which of the two happened.
+struct launch_marker {
+  const task_header* task = nullptr;
+  bool* dropped = nullptr;
+};
+inline thread_local launch_marker launching;
+
+// The running reference to a launched task. Its destructor reports the task
+// finished: after its body ran, or unrun when its executor destroyed it.
 template <class Task>
 class run_guard {
  public:
@@ -411,10 +472,10 @@ class run_guard {
 
   void finish() noexcept {
     if (Task* t = std::exchange(t_, nullptr)) {
-      if (t->state_.load(std::memory_order_acquire) & armed_bit)
-        t->finish();
+      if (launching.task == t)
+        *launching.dropped = true;  // see launch_marker
       else
-        t->release();
+        t->finish();
     }
   }
 
