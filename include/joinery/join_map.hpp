@@ -380,7 +380,9 @@ class join_map {
     return contains_impl(key);
   }
 
-  // True if the task with this id is in the map.
+  // True if the task with this id is in the map. The first call builds an id
+  // index (linear in size()), kept up to date from then on (constant time);
+  // maps that never ask do not pay for it.
   bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
 
   // The keys of all tasks in the map, in no particular order, as a forward

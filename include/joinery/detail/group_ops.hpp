@@ -63,16 +63,36 @@ task_header* launch_blocking(group_core* core, const Ex& ex, F&& f, std::size_t 
 
 // A group of tasks without keys (join_set, join_handle).
 template <class V>
-class set_state final : public task_group<V> {
+class set_state final : public task_group<V, set_state<V>> {
  public:
   set_state() = default;
+  ~set_state() override { release_index(); }
+
+  // Every task of the group, by id; each holds one reference.
+  id_index tasks_;
+
+  std::size_t size() const noexcept { return tasks_.size(); }
+  bool contains_task(task_id id) const { return tasks_.contains(id); }
+
+  template <class F>
+  void for_each_task(F f) {
+    for (task_header* t : tasks_)
+      f(t);
+  }
+
+  void release_index() noexcept {
+    id_index tasks;
+    tasks.swap(tasks_);  // also frees the index's memory
+    for (task_header* t : tasks)
+      t->release();
+  }
 
   // Launches through `launch()` and adds the task. Strong guarantee.
   template <class Launch>
   task_header* add(Launch&& launch) {
-    this->tasks_.reserve(this->tasks_.size() + 1);
+    tasks_.reserve(tasks_.size() + 1);
     task_header* t = launch();
-    this->tasks_.insert(t);  // cannot fail: reserved
+    tasks_.insert(t);  // cannot fail: reserved
     return t;
   }
 
@@ -81,7 +101,8 @@ class set_state final : public task_group<V> {
   join_result<V> take(task_header* t) noexcept {
     task_ref<task_header> list_ref(t);
     auto result = static_cast<task_value<V>*>(t)->take_result();
-    this->erase_task(t);
+    tasks_.erase(t);
+    t->release();  // the index's reference
     return result;
   }
 

@@ -30,6 +30,7 @@
 #include <cassert>
 #include <cstddef>
 #include <iterator>
+#include <memory>
 #include <utility>
 
 namespace joinery::detail {
@@ -92,21 +93,52 @@ class slot_eq : private KeyEqual {
 };
 
 template <class K, class V, class Hash, class KeyEqual>
-class map_state final : public task_group<V> {
+class map_state final : public task_group<V, map_state<K, V, Hash, KeyEqual>> {
  public:
   using table_type = absl::flat_hash_set<key_slot<K>, slot_hash<K, Hash>, slot_eq<K, KeyEqual>>;
   using value_type = std::pair<K, join_result<V>>;
 
   map_state(std::size_t capacity, const Hash& hash, const KeyEqual& eq)
-      : table_(capacity, slot_hash<K, Hash>(hash), slot_eq<K, KeyEqual>(eq)) {
-    this->tasks_.reserve(capacity);
-  }
+      : table_(capacity, slot_hash<K, Hash>(hash), slot_eq<K, KeyEqual>(eq)) {}
+  ~map_state() override { release_index(); }
 
   // The join policy (see join_op.hpp).
   struct take_policy : optional_delivery<value_type> {
     static bool is_empty(const map_state& s) noexcept { return s.table_.empty(); }
     static value_type take(map_state& s, task_header* t) noexcept { return s.take(t); }
   };
+
+  std::size_t size() const noexcept { return table_.size(); }
+
+  template <class F>
+  void for_each_task(F f) {
+    for (const key_slot<K>& s : table_)
+      f(s.task);
+  }
+
+  // Empties both indexes, dropping the table's references, and frees their
+  // memory.
+  void release_index() noexcept {
+    ids_.reset();
+    table_type table;
+    table.swap(table_);
+    for (const key_slot<K>& s : table)
+      s.task->release();
+  }
+
+  // The id index is built on the first call and kept up to date from then
+  // on: maps that never ask pay nothing for it (it is tokio's id -> hash
+  // reverse index, which joinery otherwise keeps in each task: hash_).
+  bool contains_task(task_id id) {
+    if (!ids_) {
+      auto ids = std::make_unique<id_index>();
+      ids->reserve(table_.size());
+      for (const key_slot<K>& s : table_)
+        ids->insert(s.task);
+      ids_ = std::move(ids);
+    }
+    return ids_->contains(id);
+  }
 
   template <class Q>
   std::size_t hash(const Q& key) const {
@@ -119,19 +151,21 @@ class map_state final : public task_group<V> {
   }
 
   // Spawns through `launch(hash)`, which creates and posts the task and
-  // returns it (one reference for the index). Strong guarantee: if hashing,
-  // allocating or launching throws, the map is unchanged and no task runs.
-  // A task already under `key` is replaced: aborted, and removed so that its
-  // outcome is never reported. Returns the new task.
+  // returns it (one reference, which the table keeps). Strong guarantee: if
+  // hashing, allocating or launching throws, the map is unchanged and no
+  // task runs. A task already under `key` is replaced: aborted, and removed
+  // so that its outcome is never reported. Returns the new task.
   template <class Launch>
   task_header* spawn(K&& key, Launch&& launch) {
     const std::size_t h = hash(key);
     // Make room first, so nothing after the launch can fail.
-    this->tasks_.reserve(this->tasks_.size() + 1);
     table_.reserve(table_.size() + 1);
+    if (ids_)
+      ids_->reserve(ids_->size() + 1);
     task_header* t = launch(h);
     // From here on nothing throws: the tables have room, K moves nothrow.
-    this->tasks_.insert(t);
+    if (ids_)
+      ids_->insert(t);
     bool inserted = false;
     auto it = table_.lazy_emplace(prehashed<K>{key, h}, [&](const auto& ctor) {
       inserted = true;
@@ -143,13 +177,15 @@ class map_state final : public task_group<V> {
   }
 
   // Takes the finished task `t` (off the ready list; the caller hands over
-  // the list's reference) out of both indexes and returns its key and outcome.
+  // the list's reference) out of the map and returns its key and outcome.
   value_type take(task_header* t) noexcept {
     task_ref<task_header> list_ref(t);
+    task_ref<task_header> table_ref(t);
     auto it = table_.find(by_task{t});
     assert(it != table_.end() && "a queued task is always in its map");
     auto node = table_.extract(it);
-    this->erase_task(t);
+    if (ids_)
+      ids_->erase(t);
     return value_type(std::move(node.value().key), static_cast<task_value<V>*>(t)->take_result());
   }
 
@@ -165,36 +201,22 @@ class map_state final : public task_group<V> {
     return n;
   }
 
-  void detach_all() noexcept {
-    this->orphan_all();
-    table_type().swap(table_);
-    this->release_index();
-    this->kick();
-  }
-
-  void shutdown_owner() noexcept {
-    task_group<V>::shutdown_owner();
-    table_type().swap(table_);
-  }
-
-  // Tasks the map can hold before its tables grow.
+  // Tasks the map can hold before its table grows.
   std::size_t capacity() const noexcept {
-    return std::min(absl::container_internal::CapacityToGrowth(table_.capacity()),
-                    absl::container_internal::CapacityToGrowth(this->tasks_.capacity()));
+    return absl::container_internal::CapacityToGrowth(table_.capacity());
   }
 
-  void reserve(std::size_t n) {
-    table_.reserve(n);
-    this->tasks_.reserve(n);
-  }
+  void reserve(std::size_t n) { table_.reserve(n); }
 
   void shrink_to(std::size_t n) {
     if (n < capacity()) {
       table_.rehash(n);
-      this->tasks_.rehash(n);
+      if (ids_)
+        ids_->rehash(n);
     }
   }
 
+  // Key -> task. Each slot holds one reference on its task.
   table_type table_;
 
  private:
@@ -208,8 +230,13 @@ class map_state final : public task_group<V> {
       // Could not post the cancellation (out of memory): the task is
       // orphaned and marked aborted, so it merely runs longer, unobserved.
     }
-    this->erase_task(old);
+    if (ids_)
+      ids_->erase(old);
+    old->release();  // the table's reference
   }
+
+  // task id -> task, built on demand (see contains_task).
+  std::unique_ptr<id_index> ids_;
 };
 
 // Iterates a key table as a range of const K&.

@@ -69,37 +69,31 @@ class core_ref {
   State* p_ = nullptr;
 };
 
-template <class V>
+// The id index of a group's tasks: hashed and compared by task id, looked up
+// by task_id directly (transparent), so contains_task(id) is one probe.
+using id_index = absl::flat_hash_set<task_header*, task_id_hash, task_id_eq>;
+
+// Derived (CRTP) owns the index of the group's tasks, each entry holding one
+// reference (the one the launch returned), and provides:
+//   template <class F> void for_each_task(F f);  // f(task_header*)
+//   void release_index() noexcept;  // empties the index, dropping its references
+// A task leaves the index when its result is taken, when it is replaced
+// (join_map) or detached, or when the group closes.
+template <class V, class Derived>
 class task_group : public group_core {
  public:
   using value_type = V;
 
-  // Every task of the group, by id. Each entry holds one reference (the one
-  // the launch returned). A task leaves the index when its result is taken,
-  // when it is replaced (join_map) or detached, or when the group closes.
-  using id_index = absl::flat_hash_set<task_header*, task_id_hash, task_id_eq>;
-  id_index tasks_;
-
-  std::size_t size() const noexcept { return tasks_.size(); }
-  bool contains_task(task_id id) const { return tasks_.contains(id); }
-
   // Asks every task to stop; they stay in the index until joined.
   void abort_all() {
-    for (task_header* t : tasks_)
-      t->abort();
-  }
-
-  // Removes `t` (which must be in the index) and drops the index's reference.
-  void erase_task(task_header* t) noexcept {
-    tasks_.erase(t);
-    t->release();
+    derived().for_each_task([](task_header* t) { t->abort(); });
   }
 
   // Forgets every task without aborting it: they run on and report to nobody.
   // A pending join then sees an empty group and completes with "empty".
   void detach_all() noexcept {
     orphan_all();
-    release_index();
+    derived().release_index();
     kick();
   }
 
@@ -107,26 +101,27 @@ class task_group : public group_core {
   // operation_aborted, later reports are dropped) but let the task run on.
   void detach_owner() noexcept {
     close();
-    release_index();
+    derived().release_index();
   }
 
   // The owner is gone: close, abort everything, free what is left.
   void shutdown_owner() noexcept {
     close();
-    for (task_header* t : tasks_) {
+    derived().for_each_task([](task_header* t) {
       try {
         t->abort();
       } catch (...) {
         // Out of memory posting the cancellation: the task is marked aborted
         // and reports to nobody (the group is closed); it only runs longer.
       }
-    }
-    release_index();
+    });
+    derived().release_index();
   }
 
  protected:
   task_group() = default;
-  ~task_group() override { release_index(); }
+
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 
   // Marks every task orphaned under one lock; frees the finished ones' list
   // references after unlocking (a value's destructor must not run under it).
@@ -134,12 +129,12 @@ class task_group : public group_core {
     task_header* drop = nullptr;
     {
       std::lock_guard lock(mutex_);
-      for (task_header* t : tasks_) {
+      derived().for_each_task([&](task_header* t) {
         if (task_header* d = orphan_locked(t)) {
           d->next_ = drop;  // unlinked: the links are free to chain the drop list
           drop = d;
         }
-      }
+      });
     }
     while (drop) {
       task_header* next = drop->next_;
@@ -148,13 +143,6 @@ class task_group : public group_core {
       drop->release();
       drop = next;
     }
-  }
-
-  void release_index() noexcept {
-    id_index tasks;
-    tasks.swap(tasks_);  // also frees the index's memory
-    for (task_header* t : tasks)
-      t->release();
   }
 };
 
