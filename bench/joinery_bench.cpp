@@ -4,6 +4,10 @@
 // W3 abort, W4 replace, W5 memory, W6 multi-thread), run against joinery's
 // join_map and against three floors written here by hand with raw Asio:
 //
+//   joinery  the library: the driver drains results with try_join_next and
+//            awaits async_join_next only when none is ready (the loop
+//            docs/guide.md recommends for throughput).
+//   joinery-await  the same with one co_await async_join_next per result.
 //   raw      co_spawn + a completion handler writing into a vector allocated
 //            up front, indexed by key. In W3/W4/W5, which need abort by key:
 //            one cancellation_signal per task, from an array allocated up
@@ -13,7 +17,7 @@
 //   mapped   co_spawn + absl::flat_hash_map<u64, unique_ptr<cancellation_signal>>
 //            (what a user writes by hand today).
 //
-//   joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|raw|rawsig|mapped>
+//   joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|joinery-await|raw|rawsig|mapped>
 //                 [--reps R] [--nothrow] [--threads T] [--executor any|concrete]
 //
 // Each rep prints one line:
@@ -76,10 +80,14 @@ using u64 = std::uint64_t;
 // --- Options ---------------------------------------------------------------
 
 enum class workload { w1, w2, w3, w4, w5, w6 };
-enum class impl_kind { joinery, raw, rawsig, mapped };
+enum class impl_kind { joinery, raw, rawsig, mapped, joinery_await };
 
 constexpr const char* workload_names[] = {"W1", "W2", "W3", "W4", "W5", "W6"};
-constexpr const char* impl_names[] = {"joinery", "raw", "rawsig", "mapped"};
+constexpr const char* impl_names[] = {"joinery", "raw", "rawsig", "mapped", "joinery-await"};
+
+constexpr bool is_joinery(impl_kind k) {
+  return k == impl_kind::joinery || k == impl_kind::joinery_await;
+}
 
 struct options {
   workload w = workload::w1;
@@ -92,12 +100,13 @@ struct options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "joinery-bench: %s\n"
-               "usage: joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|raw|rawsig|mapped>\n"
-               "                     [--reps R] [--nothrow] [--threads T] "
-               "[--executor any|concrete]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "joinery-bench: %s\n"
+      "usage: joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|joinery-await|raw|rawsig|mapped>\n"
+      "                     [--reps R] [--nothrow] [--threads T] "
+      "[--executor any|concrete]\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -122,7 +131,7 @@ options parse(int argc, char** argv) {
   o.n = parse_count(argv[2], "N");
   const std::string impl = argv[3];
   bool found = false;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < static_cast<int>(std::size(impl_names)); ++i) {
     if (impl == impl_names[i]) {
       o.impl = static_cast<impl_kind>(i);
       found = true;
@@ -319,8 +328,7 @@ void check(const options& o, const outcome& out) {
 // --- joinery ---------------------------------------------------------------
 
 template <class Ex>
-using joinery_map = joinery::join_map<u64, u64, joinery::detail::default_hash_t<u64>,
-                                      joinery::detail::default_key_equal_t<u64>, Ex>;
+using joinery_map = joinery::join_map_on<u64, u64, Ex>;
 
 // The map's tasks run on `task_ex`; the driver runs on the io_context (W6: on
 // a strand, where the map lives and its joins complete).
@@ -352,15 +360,30 @@ net::awaitable<void, Ex> joinery_driver(const options& o, Ex task_ex, outcome& o
     default:
       break;
   }
-  while (auto next = co_await map.async_join_next()) {
+  auto record = [&](const joinery::join_result<u64>& r) {
     ++out.joined;
-    const joinery::join_result<u64>& r = next->second;
     if (r)
       out.sum += *r;
     else if (r.error().is_cancelled())
       ++out.cancelled;
     else
       ++out.failed;
+  };
+  if (o.impl == impl_kind::joinery_await) {
+    // One co_await per result: an asynchronous round trip each.
+    while (auto next = co_await map.async_join_next())
+      record(next->second);
+  } else {
+    // The drain loop (docs/guide.md): take what is ready without waiting,
+    // await only when nothing is.
+    for (;;) {
+      while (auto next = map.try_join_next())
+        record(next->second);
+      auto next = co_await map.async_join_next();
+      if (!next)
+        break;
+      record(next->second);
+    }
   }
 }
 
@@ -592,8 +615,8 @@ void run_rep(const options& o, int rep) {
   const auto t0 = std::chrono::steady_clock::now();
   const Ex task_ex(io->get_executor());
   auto driver = [&]() -> net::awaitable<void, Ex> {
-    return o.impl == impl_kind::joinery ? joinery_driver<Ex>(o, task_ex, joined, *io)
-                                        : floor_driver<Ex>(o, task_ex, *fs, *io);
+    return is_joinery(o.impl) ? joinery_driver<Ex>(o, task_ex, joined, *io)
+                              : floor_driver<Ex>(o, task_ex, *fs, *io);
   };
   if (multi) {
     if constexpr (std::is_same_v<Ex, net::any_io_executor>) {
@@ -604,7 +627,7 @@ void run_rep(const options& o, int rep) {
     net::co_spawn(*io, driver(), [](std::exception_ptr e) { rethrow_if(e); });
     io->run();
   }
-  if (o.impl != impl_kind::joinery) {
+  if (!is_joinery(o.impl)) {
     if (!fs->slots.empty())
       collect_slots(*fs, fs->out);
     joined = fs->out;

@@ -32,7 +32,7 @@ esac
 rounds=${JOINERY_BENCH_ROUNDS:-5}
 build=build/bench
 bin=$build/bench/joinery-bench
-impls=(joinery raw rawsig mapped)
+impls=(joinery joinery-await raw rawsig mapped)
 
 if [ "$mode" = callgrind ]; then
   "$root/.ci/install-deps" valgrind
@@ -204,13 +204,13 @@ for row in "${rows[@]}" "${concrete_rows[@]}"; do
 done
 for n in "${scaling_ns[@]}"; do
   for w in w1 w2; do
-    measure "scaling $w $n" "$w" "$n" "joinery rawsig"
+    measure "scaling $w $n" "$w" "$n" "joinery joinery-await rawsig"
   done
 done
 
 table() {
-  echo "| workload | N | joinery | raw | rawsig | mapped | joinery/raw | joinery/rawsig | joinery/mapped |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | N | joinery | joinery-await | raw | rawsig | mapped | joinery/raw | joinery/rawsig | joinery/mapped | await/mapped |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   local row name w n opts label impl
   for row in "$@"; do
     IFS='|' read -r name w n opts <<<"$row"
@@ -220,12 +220,14 @@ table() {
       ns[$impl]=$(median "$label" "$impl" 3)
       by[$impl]=$(median "$label" "$impl" 4)
     done
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
-      "$(cell "${ns[joinery]}" "${by[joinery]}")" "$(cell "${ns[raw]}" "${by[raw]}")" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
+      "$(cell "${ns[joinery]}" "${by[joinery]}")" \
+      "$(cell "${ns[joinery-await]}" "${by[joinery-await]}")" "$(cell "${ns[raw]}" "${by[raw]}")" \
       "$(cell "${ns[rawsig]}" "${by[rawsig]}")" "$(cell "${ns[mapped]}" "${by[mapped]}")" \
       "$(ratio "${ns[joinery]}" "${ns[raw]}" "${by[joinery]}" "${by[raw]}")" \
       "$(ratio "${ns[joinery]}" "${ns[rawsig]}" "${by[joinery]}" "${by[rawsig]}")" \
-      "$(ratio "${ns[joinery]}" "${ns[mapped]}" "${by[joinery]}" "${by[mapped]}")"
+      "$(ratio "${ns[joinery]}" "${ns[mapped]}" "${by[joinery]}" "${by[mapped]}")" \
+      "$(ratio "${ns[joinery-await]}" "${ns[mapped]}" "${by[joinery-await]}" "${by[mapped]}")"
   done
 }
 
@@ -248,6 +250,14 @@ for n in "${scaling_ns[@]}"; do
     line+=" | $(cell "$jn" "$jb") | $(cell "$sn" "$sb") | $(ratio "$jn" "$sn" "$jb" "$sb")"
   done
   echo "$line |"
+done
+echo
+echo "ns/task at N=1e6 over N=1e4 (target for joinery: <= 1.3):"
+for w in w1 w2; do
+  for impl in joinery joinery-await rawsig; do
+    awk -v w="$w" -v i="$impl" -v a="$(median "scaling $w 1000000" "$impl" 3)" \
+      -v b="$(median "scaling $w 10000" "$impl" 3)" 'BEGIN { printf "  %s %s: %.2f\n", w, i, a / b }'
+  done
 done
 echo
 echo "### W1/W2 with tasks typed on io_context::executor_type (--executor concrete)"

@@ -9,7 +9,7 @@ if(NOT BENCH)
 endif()
 
 set(_runs
-    "w1 1000 joinery" "w1 1000 mapped"
+    "w1 1000 joinery" "w1 1000 joinery-await" "w1 1000 mapped"
     "w2 1000 joinery" "w2 1000 mapped"
     "w3 1000 joinery" "w3 1000 mapped"
     "w4 1000 joinery" "w4 1000 mapped"
@@ -26,7 +26,7 @@ foreach(_run IN LISTS _runs)
   if(NOT _rc EQUAL 0)
     message(FATAL_ERROR "joinery-bench ${_run}: exit ${_rc}\n${_out}${_err}")
   endif()
-  if(NOT _out MATCHES "^workload W[1-6] impl [a-z]+ n 1000 rep 0 ns_per_task [0-9.]+ ")
+  if(NOT _out MATCHES "^workload W[1-6] impl [a-z-]+ n 1000 rep 0 ns_per_task [0-9.]+ ")
     message(FATAL_ERROR "joinery-bench ${_run}: unexpected output: ${_out}")
   endif()
   string(STRIP "${_out}" _out)

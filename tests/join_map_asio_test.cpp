@@ -294,8 +294,7 @@ TEST_CASE("join_map: join_map<int, void> takes blocking tasks returning void",
 TEST_CASE("join_map: a map typed on the concrete io_context executor runs and aborts its tasks",
           "[join_map][executor]") {
   using ex_t = net::io_context::executor_type;
-  using concrete_map = joinery::join_map<int, int, joinery::detail::default_hash_t<int>,
-                                         joinery::detail::default_key_equal_t<int>, ex_t>;
+  using concrete_map = joinery::join_map_on<int, int, ex_t>;
   net::io_context ioc(1);
   concrete_map map(ioc.get_executor());
   map.spawn(1, []() -> net::awaitable<int, ex_t> { co_return 1; });

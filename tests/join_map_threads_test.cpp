@@ -243,8 +243,7 @@ TEST_CASE("join_map: abort_handles may abort from any thread while tasks run",
 TEST_CASE("join_map: a map typed on a strand serializes its tasks with itself on 4 threads",
           "[join_map][threads][executor]") {
   using strand_t = net::strand<net::io_context::executor_type>;
-  using strand_map = joinery::join_map<int, int, joinery::detail::default_hash_t<int>,
-                                       joinery::detail::default_key_equal_t<int>, strand_t>;
+  using strand_map = joinery::join_map_on<int, int, strand_t>;
   threaded_context tc(4);
   strand_t strand = net::make_strand(tc.ctx().get_executor());
   std::atomic<int> sum{-1};

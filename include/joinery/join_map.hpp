@@ -110,9 +110,25 @@
 
 namespace joinery {
 
-template <class K, class V, class Hash = detail::default_hash_t<K>,
-          class KeyEqual = detail::default_key_equal_t<K>,
+// join_map's default Hash and KeyEqual for key type K: abseil's hash, made
+// transparent for string keys (see detail/default_hash.hpp). Named here so
+// that a map on another executor can be spelled without detail types:
+//   join_map<K, V, default_hash<K>, default_key_equal<K>, io_context::executor_type>
+// or, shorter, join_map_on<K, V, io_context::executor_type>.
+template <class K>
+using default_hash = detail::default_hash_t<K>;
+template <class K>
+using default_key_equal = detail::default_key_equal_t<K>;
+
+template <class K, class V, class Hash = default_hash<K>, class KeyEqual = default_key_equal<K>,
           class Executor = boost::asio::any_io_executor>
+class join_map;
+
+// A join_map with the default hash and equality on the executor type Executor.
+template <class K, class V, class Executor>
+using join_map_on = join_map<K, V, default_hash<K>, default_key_equal<K>, Executor>;
+
+template <class K, class V, class Hash, class KeyEqual, class Executor>
 class join_map {
   static_assert(std::is_nothrow_move_constructible_v<K>,
                 "joinery::join_map: K must be nothrow-move-constructible");

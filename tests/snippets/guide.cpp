@@ -10,6 +10,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,20 @@ net::awaitable<void> spawning() {
   co_await sizes.async_shutdown();
 }
 // [spawning]
+// clang-format on
+
+// clang-format off
+// [drain]
+net::awaitable<std::size_t> drain(joinery::join_set<std::size_t>& set) {
+  std::size_t total = 0;
+  for (;;) {
+    while (auto ready = set.try_join_next()) total += ready->value();  // no round trip
+    auto next = co_await set.async_join_next();  // nothing ready: wait for one
+    if (!next) co_return total;                  // the set is empty
+    total += next->value();
+  }
+}
+// [drain]
 // clang-format on
 
 // clang-format off
@@ -172,7 +187,11 @@ int main() {
   net::co_spawn(io, []() -> net::awaitable<void> {
     co_await spawning();
     co_await cancellation();
-    co_await captures();
+        co_await captures();
+    joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
+    for (std::size_t i = 1; i <= 100; ++i)
+      sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
+    if (co_await drain(sizes) != 5050) throw std::logic_error("drain lost a result");
     // The server loop, for a moment: one client echoes, then the loop is cancelled.
     tcp::acceptor acceptor(co_await net::this_coro::executor, {net::ip::make_address("127.0.0.1"), 0});
     auto port = acceptor.local_endpoint().port();
