@@ -158,8 +158,8 @@ class join_handle {
 namespace detail {
 
 template <class TaskOrFactory>
-using spawned_value_t = typename awaitable_traits<std::invoke_result_t<
-    std::decay_t<decltype(as_task_fn(std::declval<TaskOrFactory>()))>&>>::value_type;
+using spawned_value_t = typename awaitable_traits<
+    factory_result_t<decltype(as_task_fn(std::declval<TaskOrFactory>()))>>::value_type;
 
 template <class V, class Ex, class Launch>
 join_handle<V> make_join_handle(const Ex& ex, Launch&& launch) {
@@ -176,7 +176,8 @@ inline constexpr bool is_any_executor_v =
 }  // namespace detail
 
 // Starts `task` (an awaitable, or a callable returning one, kept alive until
-// the task ends) on the executor `ex`, and returns its join_handle. The task
+// the task ends, and given the task's own task_id if it takes one) on the
+// executor `ex`, and returns its join_handle. The task
 // starts at once, never inside this call. Aborts reach it through its own
 // executor: a strand or single-threaded context as is, else a strand of its
 // own (see join_map.hpp). Strong guarantee: if this throws, no task runs.

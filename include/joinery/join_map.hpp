@@ -228,7 +228,8 @@ class join_map {
 
   // Spawns `f()` (which returns an awaitable) under `key` on get_executor().
   // `f` is kept alive until the task ends, so a capturing lambda coroutine
-  // may use its captures safely.
+  // may use its captures safely. A factory taking a task_id is called with
+  // the task's own id (the id the abort_handle and the join_error carry).
   template <detail::task_factory F>
   abort_handle spawn(K key, F&& f) {
     return spawn_impl(std::move(key), executor_, serial_, std::forward<F>(f));

@@ -134,7 +134,8 @@ class join_set {
   }
 
   // Spawns `f()` (which returns an awaitable) on get_executor(); `f` is kept
-  // alive until the task ends.
+  // alive until the task ends. A factory taking a task_id is called with
+  // the task's own id.
   template <detail::task_factory F>
   abort_handle spawn(F&& f) {
     return spawn_impl(executor_, serial_, std::forward<F>(f));

@@ -42,7 +42,7 @@ decltype(auto) as_task_fn(TaskOrFactory&& task) {
 // Launches the coroutine `fn()` on `ex` for a group of tasks producing V.
 template <class V, class Ex, class Fn>
 task_header* launch_coro(group_core* core, const Ex& ex, bool serial, Fn&& fn, std::size_t hash) {
-  using traits = awaitable_traits<std::invoke_result_t<std::decay_t<Fn>&>>;
+  using traits = awaitable_traits<factory_result_t<Fn>>;
   using E = typename traits::executor_type;
   static_assert(result_compatible_v<V, typename traits::value_type>,
                 "joinery: the task's awaitable must produce the group's V (or void for V = void)");

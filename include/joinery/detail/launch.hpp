@@ -54,10 +54,12 @@ struct awaitable_traits<net::awaitable<T, E>> : std::true_type {
 template <class T>
 inline constexpr bool is_awaitable_v = awaitable_traits<std::remove_cvref_t<T>>::value;
 
-// A callable with no arguments that returns an awaitable.
+// A callable returning an awaitable, taking no arguments or the task's id.
 template <class F>
-concept task_factory = !is_awaitable_v<F> && std::invocable<std::decay_t<F>&> &&
-                       is_awaitable_v<std::invoke_result_t<std::decay_t<F>&>>;
+concept task_factory =
+    !is_awaitable_v<F> &&
+    (std::invocable<std::decay_t<F>&> ||
+     std::invocable<std::decay_t<F>&, task_id>)&&is_awaitable_v<factory_result_t<F>>;
 
 // Wraps a ready awaitable so that every task is "a callable returning an
 // awaitable" and the callable can be kept alive until the task ends.

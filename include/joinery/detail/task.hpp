@@ -313,6 +313,28 @@ void post_direct(const Ex& ex, F&& f) {
   net::post(ex, std::forward<F>(f));
 }
 
+// What a task factory returns when invoked the way joinery invokes it: with
+// no arguments if it takes none, else with the task's own task_id.
+template <class F, bool nullary = std::invocable<F&>>
+struct factory_result {
+  using type = std::invoke_result_t<F&>;
+};
+template <class F>
+struct factory_result<F, false> {
+  using type = std::invoke_result_t<F&, task_id>;
+};
+template <class F>
+using factory_result_t = typename factory_result<std::decay_t<F>>::type;
+
+// Invokes a task factory (see factory_result).
+template <class F>
+decltype(auto) invoke_factory(F& f, task_id id) {
+  if constexpr (std::invocable<F&>)
+    return std::invoke(f);
+  else
+    return std::invoke(f, id);
+}
+
 // The storage for the user's callable, destroyed as soon as the task's body
 // is over so that captured state dies before the outcome is reported (as a
 // tokio future is dropped before its output is delivered).
@@ -336,7 +358,7 @@ class coro_task final : public task_value<V> {
   coro_task(Executor ex, Fn&& fn)
       : task_value<V>(&vtable, true), executor_(std::move(ex)), fn_(std::move(fn)) {}
 
-  decltype(auto) invoke() { return std::invoke(fn_.get()); }
+  decltype(auto) invoke() { return invoke_factory(fn_.get(), this->id()); }
 
   const Executor& executor() const noexcept { return *executor_; }
 
