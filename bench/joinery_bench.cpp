@@ -65,6 +65,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -97,6 +98,10 @@ struct options {
   bool nothrow = false;
   int threads = 2;
   bool concrete = false;
+  // The single-threaded workloads on an io_context with the default
+  // concurrency hint: joinery cannot tell it is run by one thread and gives
+  // every task a strand of its own (the cost of its thread-safety design).
+  bool strands = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -105,7 +110,7 @@ struct options {
       "joinery-bench: %s\n"
       "usage: joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|joinery-await|raw|rawsig|mapped>\n"
       "                     [--reps R] [--nothrow] [--threads T] "
-      "[--executor any|concrete]\n",
+      "[--executor any|concrete] [--strands]\n",
       why.c_str());
   std::exit(2);
 }
@@ -154,6 +159,8 @@ options parse(int argc, char** argv) {
     } else if (a == "--threads") {
       o.threads = static_cast<int>(parse_count(value(), "--threads"));
       threads_given = true;
+    } else if (a == "--strands") {
+      o.strands = true;
     } else if (a == "--executor") {
       const std::string e = value();
       if (e == "concrete")
@@ -603,7 +610,8 @@ void run_rep(const options& o, int rep) {
   g_started = 0;
 
   // Single-threaded workloads: concurrency hint 1 for every impl alike.
-  auto io = multi ? std::make_unique<net::io_context>() : std::make_unique<net::io_context>(1);
+  auto io = multi || o.strands ? std::make_unique<net::io_context>()
+                               : std::make_unique<net::io_context>(1);
   // A program that waits on anything has a reactor: make it exist up front.
   std::optional<net::steady_timer> reactor;
   if (waits_forever)
@@ -640,11 +648,12 @@ void run_rep(const options& o, int rep) {
   const double ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
   std::printf(
       "workload %s impl %s n %llu rep %d ns_per_task %.1f peak_rss_kib %ld base_rss_kib %ld "
-      "bytes_per_task %.1f%s%s",
+      "bytes_per_task %.1f%s%s%s",
       workload_names[static_cast<int>(o.w)], impl_names[static_cast<int>(o.impl)],
       static_cast<unsigned long long>(o.n), rep, ns / static_cast<double>(o.n), peak_kib, base_kib,
       static_cast<double>(peak_kib - base_kib) * 1024.0 / static_cast<double>(o.n),
-      o.concrete ? " executor concrete" : "", o.nothrow ? " nothrow" : "");
+      o.concrete ? " executor concrete" : "", o.nothrow ? " nothrow" : "",
+      o.strands ? " strands" : "");
   if (multi)
     std::printf(" threads %d", o.threads);
   std::printf("\n");
@@ -665,7 +674,104 @@ void run_all(const options& o) {
 
 }  // namespace
 
+// --- hflood: the cost of colliding keys (RELIABILITY.md R11) -----------------
+//
+//   joinery-bench hflood
+//
+// For N = 2^14 and 2^16 keys, the time per task of spawning N ready tasks
+// under those keys and joining them all, for:
+//   random    u64 keys, the default hash;
+//   stdcoll   keys whose std::hash is the same for all of them (what floods a
+//             std::unordered_map), under joinery's default hash (absl::Hash
+//             of the key's contents);
+//   constant  the same u64 keys under a user hash that returns a constant:
+//             the worst a user-supplied hash can do.
+// Prints the ns per task and the ratios the targets are stated in: 2^16
+// over 2^14 (quadratic behaviour gives about 4) and stdcoll over random.
+
+namespace {
+
+struct flood_key {
+  u64 v;
+  friend bool operator==(const flood_key&, const flood_key&) = default;
+  template <class H>
+  friend H AbslHashValue(H h, const flood_key& k) {
+    return H::combine(std::move(h), k.v);
+  }
+};
+
+}  // namespace
+
+template <>
+struct std::hash<flood_key> {
+  std::size_t operator()(const flood_key&) const noexcept { return 42; }  // every key collides
+};
+
+namespace {
+
+struct constant_hash {
+  std::size_t operator()(u64) const noexcept { return 42; }
+};
+
+template <class Map, class MakeKey>
+double flood_ns_per_task(u64 n, MakeKey make_key) {
+  net::io_context io(1);
+  double ns = 0;
+  u64 joined = 0;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        Map map(co_await net::this_coro::executor);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (u64 i = 0; i < n; ++i)
+          map.spawn(make_key(i), [i]() -> net::awaitable<u64> { co_return i; });
+        for (;;) {
+          while (map.try_join_next())
+            ++joined;
+          if (!co_await map.async_join_next())
+            break;
+          ++joined;
+        }
+        ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
+                 .count() /
+             static_cast<double>(n);
+      },
+      [](std::exception_ptr e) { rethrow_if(e); });
+  io.run();
+  if (joined != n)
+    throw std::runtime_error("hflood: joined " + std::to_string(joined));
+  return ns;
+}
+
+int hflood() {
+  std::mt19937_64 rng(1);
+  std::vector<u64> random_keys(1 << 16);
+  for (auto& k : random_keys)
+    k = rng();
+  double r[2], s[2], c[2];
+  const u64 sizes[2] = {1 << 14, 1 << 16};
+  for (int i = 0; i < 2; ++i) {
+    const u64 n = sizes[i];
+    r[i] = flood_ns_per_task<joinery::join_map<u64, u64>>(n, [&](u64 j) { return random_keys[j]; });
+    s[i] = flood_ns_per_task<joinery::join_map<flood_key, u64>>(
+        n, [&](u64 j) { return flood_key{random_keys[j]}; });
+    c[i] = flood_ns_per_task<joinery::join_map<u64, u64, constant_hash>>(
+        n, [&](u64 j) { return random_keys[j]; });
+    std::printf("hflood n %llu random %.1f stdcoll %.1f constant %.1f ns_per_task\n",
+                static_cast<unsigned long long>(n), r[i], s[i], c[i]);
+  }
+  std::printf(
+      "hflood ratio_2^16/2^14 random %.2f stdcoll %.2f constant %.2f ; stdcoll/random at 2^16 "
+      "%.2f\n",
+      r[1] / r[0], s[1] / s[0], c[1] / c[0], s[1] / r[1]);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "hflood")
+    return hflood();
   const options o = parse(argc, argv);
   try {
     if (o.concrete)

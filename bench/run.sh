@@ -188,6 +188,10 @@ rows=(
   "W5|w5|1000000|"
   "W6 (2 threads)|w6|100000|--threads 2"
 )
+strand_rows=(
+  "W1 per-task strands|w1|100000|--strands"
+  "W2 per-task strands|w2|100000|--strands"
+)
 concrete_rows=(
   "W1 concrete|w1|100000|--executor concrete"
   "W1 concrete|w1|1000000|--executor concrete"
@@ -197,7 +201,7 @@ concrete_rows=(
 scaling_ns=(1000 10000 100000 1000000)
 
 echo "bench/run.sh: $rounds fresh processes per configuration; results in $raw" >&2
-for row in "${rows[@]}" "${concrete_rows[@]}"; do
+for row in "${rows[@]}" "${strand_rows[@]}" "${concrete_rows[@]}"; do
   IFS='|' read -r name w n opts <<<"$row"
   # shellcheck disable=SC2086 # opts is a word list
   measure "$name $n" "$w" "$n" "${impls[*]}" $opts
@@ -259,6 +263,12 @@ for w in w1 w2; do
       -v b="$(median "scaling $w 10000" "$impl" 3)" 'BEGIN { printf "  %s %s: %.2f\n", w, i, a / b }'
   done
 done
+echo
+echo "### The cost of per-task strands: W1/W2 on an io_context with the default concurrency hint"
+echo "(joinery cannot tell it is single-threaded and gives each task a strand; compare the W1/W2 rows"
+echo "above, run on an io_context constructed with hint 1)"
+echo
+table "${strand_rows[@]}"
 echo
 echo "### W1/W2 with tasks typed on io_context::executor_type (--executor concrete)"
 echo
