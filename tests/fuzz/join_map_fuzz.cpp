@@ -49,7 +49,10 @@
 #include <string>
 #include <vector>
 
-namespace {
+// Named rather than anonymous: enumerate.cpp includes this file, and g++
+// warns (-Wsubobject-linkage) about anonymous-namespace types used from a
+// file that is included.
+namespace join_map_fuzz {
 
 namespace net = boost::asio;
 
@@ -72,6 +75,14 @@ struct counters {
   int frames = 0;
 };
 counters live;
+
+// Outcomes of tasks that were aborted, across all inputs: the two sides of
+// the abort/completion race (AC-21) that the enumeration must both reach.
+struct abort_outcomes {
+  long value_kept = 0;  // aborted after it finished: its value is delivered
+  long cancelled = 0;   // aborted before it finished: cancelled
+};
+abort_outcomes aborted_outcomes;
 
 // A key: a uint8_t or a short string, counted.
 template <class Raw>
@@ -188,6 +199,7 @@ class harness {
     script s;
     std::shared_ptr<gate> g;
     joinery::abort_handle handle;
+    bool abort_requested = false;
     bool cancel_expected = false;  // aborted while unfinished
     bool delivered = false;
     bool unfinished_at_io_death = false;  // its executor was destroyed first
@@ -336,6 +348,7 @@ class harness {
 
   void mark_aborted(std::uint64_t gen) {
     auto& gi = gens_[gen];
+    gi.abort_requested = true;
     if (!gi.handle.is_finished())
       gi.cancel_expected = true;
   }
@@ -380,6 +393,12 @@ class harness {
       }
     }
     FUZZ_CHECK(!r.has_error() || r.error().id() == gi.handle.id());
+    if (gi.abort_requested && !gi.unfinished_at_io_death) {
+      if (r.has_value())
+        ++aborted_outcomes.value_kept;
+      if (r.has_error() && r.error().is_cancelled())
+        ++aborted_outcomes.cancelled;
+    }
     // Completion order: among tasks whose body ran, results come in the
     // order the bodies ended.
     auto pos = std::find(finish_log_.begin(), finish_log_.end(), it->second);
@@ -518,7 +537,9 @@ class harness {
   bool in_initiation_ = false;
 };
 
-}  // namespace
+}  // namespace join_map_fuzz
+
+using namespace join_map_fuzz;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   input in(data, size);
@@ -531,32 +552,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-#if !defined(JOINERY_FUZZ_LIBFUZZER)
-// Replays every file given (directories: every file in them) as one input.
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#if !defined(JOINERY_FUZZ_LIBFUZZER) && !defined(JOINERY_FUZZ_NO_MAIN)
+#include "replay_main.hpp"
 
 int main(int argc, char** argv) {
-  std::vector<std::filesystem::path> files;
-  for (int i = 1; i < argc; ++i) {
-    std::filesystem::path p(argv[i]);
-    if (std::filesystem::is_directory(p)) {
-      for (auto& e : std::filesystem::directory_iterator(p))
-        if (e.is_regular_file())
-          files.push_back(e.path());
-    } else {
-      files.push_back(p);
-    }
-  }
-  std::sort(files.begin(), files.end());
-  for (auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(data.data(), data.size());
-  }
-  std::printf("join_map_fuzz: replayed %zu inputs, no divergence\n", files.size());
-  return files.empty() ? 1 : 0;
+  return replay_main(argc, argv, "join_map_fuzz", "no divergence");
 }
 #endif

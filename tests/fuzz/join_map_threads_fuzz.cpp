@@ -46,9 +46,10 @@ namespace net = boost::asio;
   std::abort();
 }
 
-#define FUZZ_CHECK(cond)                     \
-  do {                                       \
-    if (!(cond)) violation(#cond, __LINE__); \
+#define FUZZ_CHECK(cond)          \
+  do {                            \
+    if (!(cond))                  \
+      violation(#cond, __LINE__); \
   } while (false)
 
 std::atomic<int> live_objects{0};
@@ -89,7 +90,8 @@ net::awaitable<counted> task(std::uint32_t gen, std::uint8_t shape) {
       co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
     }
   }
-  if (shape & 0x20) throw std::runtime_error("scripted failure");
+  if (shape & 0x20)
+    throw std::runtime_error("scripted failure");
   co_return counted(gen);
 }
 
@@ -109,8 +111,10 @@ net::awaitable<void> drive(input& in, figures& f, net::io_context::executor_type
     const std::uint32_t gen = it->second;
     FUZZ_CHECK(delivered.insert(gen).second);
     auto& r = next->second;
-    if (r.has_value()) FUZZ_CHECK(r->v == gen);
-    if (r.has_error() && r.error().is_cancelled()) FUZZ_CHECK(aborted.count(gen) != 0);
+    if (r.has_value())
+      FUZZ_CHECK(r->v == gen);
+    if (r.has_error() && r.error().is_cancelled())
+      FUZZ_CHECK(aborted.count(gen) != 0);
     current.erase(it);
     ++f.delivered;
   };
@@ -121,7 +125,8 @@ net::awaitable<void> drive(input& in, figures& f, net::io_context::executor_type
       case 1: {
         const std::uint8_t key = in.byte() % 32;
         const std::uint8_t shape = in.byte();
-        if (current.count(key)) ++f.replaced;
+        if (current.count(key))
+          ++f.replaced;
         const std::uint32_t gen = next_gen++;
         map->spawn_on(key, io_ex, task(gen, shape));
         current[key] = gen;
@@ -131,23 +136,27 @@ net::awaitable<void> drive(input& in, figures& f, net::io_context::executor_type
       case 2: {
         const std::uint8_t key = in.byte() % 32;
         auto it = current.find(key);
-        if (it != current.end()) aborted.insert(it->second);
+        if (it != current.end())
+          aborted.insert(it->second);
         FUZZ_CHECK(map->abort(key) == (it != current.end()));
         break;
       }
       case 3: {
         const unsigned m = 2 + in.byte() % 5;
         for (auto& [k, gen] : current)
-          if (k % m == 0) aborted.insert(gen);
+          if (k % m == 0)
+            aborted.insert(gen);
         map->abort_matching([m](std::uint8_t k) { return k % m == 0; });
         break;
       }
       case 4:
-        for (auto& [k, gen] : current) aborted.insert(gen);
+        for (auto& [k, gen] : current)
+          aborted.insert(gen);
         map->abort_all();
         break;
       case 5:
-        if (auto next = map->try_join_next()) check_delivery(next);
+        if (auto next = map->try_join_next())
+          check_delivery(next);
         break;
       case 6:
         if (!map->empty()) {
@@ -174,7 +183,8 @@ net::awaitable<void> drive(input& in, figures& f, net::io_context::executor_type
     }
     FUZZ_CHECK(map->size() == current.size());
   }
-  while (auto next = co_await map->async_join_next()) check_delivery(next);
+  while (auto next = co_await map->async_join_next())
+    check_delivery(next);
   FUZZ_CHECK(current.empty());
 }
 
@@ -187,17 +197,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     net::io_context io;
     auto guard = net::make_work_guard(io);
     std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i) threads.emplace_back([&io] { io.run(); });
+    for (int i = 0; i < 4; ++i)
+      threads.emplace_back([&io] { io.run(); });
     std::atomic<bool> done{false};
     std::exception_ptr error;
     net::co_spawn(net::make_strand(io), drive(in, f, io.get_executor()), [&](std::exception_ptr e) {
       error = e;
       done = true;
     });
-    while (!done) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    while (!done)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     guard.reset();
-    for (auto& t : threads) t.join();
-    if (error) std::rethrow_exception(error);
+    for (auto& t : threads)
+      t.join();
+    if (error)
+      std::rethrow_exception(error);
   }
   FUZZ_CHECK(f.delivered == f.spawned - f.replaced - f.detached - f.dropped);
   FUZZ_CHECK(live_objects == 0);
@@ -205,30 +219,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 }
 
 #if !defined(JOINERY_FUZZ_LIBFUZZER)
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include "replay_main.hpp"
 
 int main(int argc, char** argv) {
-  std::vector<std::filesystem::path> files;
-  for (int i = 1; i < argc; ++i) {
-    std::filesystem::path p(argv[i]);
-    if (std::filesystem::is_directory(p)) {
-      for (auto& e : std::filesystem::directory_iterator(p))
-        if (e.is_regular_file()) files.push_back(e.path());
-    } else {
-      files.push_back(p);
-    }
-  }
-  std::sort(files.begin(), files.end());
-  for (auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(data.data(), data.size());
-  }
-  std::printf("join_map_threads_fuzz: replayed %zu inputs, invariants held\n", files.size());
-  return files.empty() ? 1 : 0;
+  return replay_main(argc, argv, "join_map_threads_fuzz", "invariants held");
 }
 #endif
