@@ -104,10 +104,6 @@ using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
 
-awaitable<int> value_now(int v) {
-  co_return v;
-}
-
 std::set<int> keys_of(const int_map& m) {
   return {m.keys().begin(), m.keys().end()};
 }

@@ -29,7 +29,7 @@ std::exception_ptr make_error(const char* what) {
 
 }  // namespace
 
-TEST_CASE("task_id: ids are unique and increasing, also across threads", "[task_id]") {
+TEST_CASE("task_id: ids are unique and increasing, also across threads (AC-42)", "[task_id]") {
   std::vector<std::vector<joinery::task_id>> per_thread(4);
   std::vector<std::thread> threads;
   for (auto& ids : per_thread) {

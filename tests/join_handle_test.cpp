@@ -22,11 +22,6 @@ using namespace joinery::test;
 namespace net = boost::asio;
 using net::awaitable;
 
-awaitable<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep_for(d);
-  co_return v;
-}
-
 }  // namespace
 
 TEST_CASE("join_handle: async_wait delivers the task's value", "[join_handle]") {

@@ -28,15 +28,6 @@ using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
 
-awaitable<int> value_now(int v) {
-  co_return v;
-}
-
-awaitable<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep_for(d);
-  co_return v;
-}
-
 }  // namespace
 
 TEST_CASE("join_map: async_join_next works with use_awaitable and as_tuple", "[join_map][tokens]") {

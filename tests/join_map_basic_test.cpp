@@ -23,15 +23,6 @@ using net::awaitable;
 using int_map = joinery::join_map<int, int>;
 using str_map = joinery::join_map<std::string, int>;
 
-awaitable<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep_for(d);
-  co_return v;
-}
-
-awaitable<int> value_now(int v) {
-  co_return v;
-}
-
 awaitable<void> nothing() {
   co_return;
 }
@@ -47,8 +38,10 @@ awaitable<int> throws_boom() {
 
 }  // namespace
 
-TEST_CASE("join_map: tokio doc example, ten keyed tasks are all joined with their keys",
-          "[join_map][tokio]") {
+TEST_CASE(
+    "join_map: tokio doc example, ten keyed tasks are all joined with their keys (AC-03, "
+    "AC-10)",
+    "[join_map][tokio]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     joinery::join_map<int, void> map(ioc.get_executor());
@@ -92,8 +85,10 @@ TEST_CASE(
   });
 }
 
-TEST_CASE("join_map: tokio doc example, abort_matching a 'goodbye' prefix cancels exactly those",
-          "[join_map][tokio]") {
+TEST_CASE(
+    "join_map: tokio doc example, abort_matching a 'goodbye' prefix cancels exactly those "
+    "(AC-18)",
+    "[join_map][tokio]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     joinery::join_map<std::string, void> map(ioc.get_executor());
@@ -120,7 +115,8 @@ TEST_CASE("join_map: tokio doc example, abort_matching a 'goodbye' prefix cancel
   });
 }
 
-TEST_CASE("join_map: results arrive in completion order, not spawn order", "[join_map][order]") {
+TEST_CASE("join_map: results arrive in completion order, not spawn order (AC-06)",
+          "[join_map][order]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -136,8 +132,10 @@ TEST_CASE("join_map: results arrive in completion order, not spawn order", "[joi
   });
 }
 
-TEST_CASE("join_map: size counts spawns and joins, and the map is reusable after a drain",
-          "[join_map]") {
+TEST_CASE(
+    "join_map: size counts spawns and joins, and the map is reusable after a drain (AC-01, "
+    "AC-04)",
+    "[join_map]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -157,7 +155,7 @@ TEST_CASE("join_map: size counts spawns and joins, and the map is reusable after
   });
 }
 
-TEST_CASE("join_map: join and spawn interleave, size stays two (tokio 'alternating')",
+TEST_CASE("join_map: join and spawn interleave, size stays two (tokio 'alternating') (AC-05)",
           "[join_map][tokio]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -174,8 +172,10 @@ TEST_CASE("join_map: join and spawn interleave, size stays two (tokio 'alternati
   });
 }
 
-TEST_CASE("join_map: spawning on an existing key replaces the task, only the new one is reported",
-          "[join_map][replace]") {
+TEST_CASE(
+    "join_map: spawning on an existing key replaces the task, only the new one is reported "
+    "(AC-12)",
+    "[join_map][replace]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -192,7 +192,7 @@ TEST_CASE("join_map: spawning on an existing key replaces the task, only the new
   });
 }
 
-TEST_CASE("join_map: a replaced task that already finished is skipped by try_join_next",
+TEST_CASE("join_map: a replaced task that already finished is skipped by try_join_next (AC-14)",
           "[join_map][replace]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -214,7 +214,7 @@ TEST_CASE("join_map: a replaced task that already finished is skipped by try_joi
 
 TEST_CASE(
     "join_map: a replaced pending join neither ends early nor reports a phantom "
-    "(tokio#7257)",
+    "(tokio#7257) (AC-13)",
     "[join_map][replace]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -229,8 +229,10 @@ TEST_CASE(
   });
 }
 
-TEST_CASE("join_map: a throwing task is reported with its exception, and value() rethrows it",
-          "[join_map][errors]") {
+TEST_CASE(
+    "join_map: a throwing task is reported with its exception, and value() rethrows it "
+    "(AC-31, AC-32)",
+    "[join_map][errors]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -269,7 +271,7 @@ TEST_CASE("join_map: value() of a cancelled task throws task_cancelled", "[join_
   });
 }
 
-TEST_CASE("join_map: an empty map joins to nullopt at once, async and try", "[join_map]") {
+TEST_CASE("join_map: an empty map joins to nullopt at once, async and try (AC-02)", "[join_map]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -280,8 +282,10 @@ TEST_CASE("join_map: an empty map joins to nullopt at once, async and try", "[jo
   });
 }
 
-TEST_CASE("join_map: try_join_next returns nothing until a task finished, then each in turn",
-          "[join_map][try_join]") {
+TEST_CASE(
+    "join_map: try_join_next returns nothing until a task finished, then each in turn "
+    "(AC-34)",
+    "[join_map][try_join]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -307,7 +311,8 @@ TEST_CASE("join_map: try_join_next returns nothing until a task finished, then e
   });
 }
 
-TEST_CASE("join_map: try_join_next drains 1000 ready tasks one by one", "[join_map][try_join]") {
+TEST_CASE("join_map: try_join_next drains 1000 ready tasks one by one (AC-35)",
+          "[join_map][try_join]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -336,7 +341,7 @@ TEST_CASE("join_map: lookups take string_view and literals for string keys", "[j
   CHECK(map.abort(sv));
 }
 
-TEST_CASE("join_map: keys(), contains and contains_task include finished unjoined tasks",
+TEST_CASE("join_map: keys(), contains and contains_task include finished unjoined tasks (AC-11)",
           "[join_map][lookup]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

@@ -8,6 +8,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -25,15 +27,6 @@ using net::awaitable;
 using namespace net::experimental::awaitable_operators;
 
 using int_map = joinery::join_map<int, int>;
-
-awaitable<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep_for(d);
-  co_return v;
-}
-
-awaitable<int> value_now(int v) {
-  co_return v;
-}
 
 awaitable<int> never() {
   co_await forever();
@@ -58,7 +51,7 @@ struct recorded_join {
 
 }  // namespace
 
-TEST_CASE("join_map: abort of a missing key returns false", "[join_map][abort]") {
+TEST_CASE("join_map: abort of a missing key returns false (AC-17, AC-22)", "[join_map][abort]") {
   net::io_context ioc;
   int_map map(ioc.get_executor());
   CHECK_FALSE(map.abort(1));
@@ -69,7 +62,7 @@ TEST_CASE("join_map: abort of a missing key returns false", "[join_map][abort]")
   CHECK(map.size() == 1);
 }
 
-TEST_CASE("join_map: aborting a finished unjoined task returns true and keeps its value",
+TEST_CASE("join_map: aborting a finished unjoined task returns true and keeps its value (AC-20)",
           "[join_map][abort]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -85,8 +78,10 @@ TEST_CASE("join_map: aborting a finished unjoined task returns true and keeps it
   });
 }
 
-TEST_CASE("join_map: abort_all leaves size unchanged, finished tasks keep values, others cancel",
-          "[join_map][abort]") {
+TEST_CASE(
+    "join_map: abort_all leaves size unchanged, finished tasks keep values, others cancel "
+    "(AC-19)",
+    "[join_map][abort]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
@@ -132,7 +127,7 @@ TEST_CASE("join_map: a task aborted before it first runs never runs its body (B-
   });
 }
 
-TEST_CASE("join_map: spawn never runs the task inline, and it runs even if nobody joins",
+TEST_CASE("join_map: spawn never runs the task inline, and it runs even if nobody joins (AC-09)",
           "[join_map]") {
   net::io_context ioc;
   bool ran = false;
@@ -347,7 +342,7 @@ TEST_CASE("join_map: abort_handle stays safe after the map and the task are gone
   CHECK(empty.id() == joinery::task_id());
 }
 
-TEST_CASE("join_map: a second concurrent join completes at once with already_started",
+TEST_CASE("join_map: a second concurrent join completes at once with already_started (AC-39)",
           "[join_map][join]") {
   net::io_context ioc;
   int_map map(ioc.get_executor());
@@ -454,6 +449,14 @@ TEST_CASE(
     constexpr int n = 300;
     for (int i = 0; i < n; ++i)
       map.spawn(i, value_after(std::chrono::milliseconds(i % 7), i));
+    // The last task finishes only once a timer has won a race (so at least
+    // one join is cancelled while the map is not empty, whatever the
+    // machine's speed); the loop ends only if its result is still delivered.
+    gate last(ioc.get_executor());
+    map.spawn(n, [last, v = n]() -> awaitable<int> {
+      co_await last.wait();
+      co_return v;
+    });
     std::set<int> seen;
     int timeouts = 0;
     while (!map.empty()) {
@@ -467,14 +470,15 @@ TEST_CASE(
         CHECK(seen.insert(next->first).second);
       } else {
         ++timeouts;
+        last.open();
       }
     }
-    CHECK(seen.size() == static_cast<std::size_t>(n));
+    CHECK(seen.size() == static_cast<std::size_t>(n + 1));
     CHECK(timeouts > 0);
   });
 }
 
-TEST_CASE("join_map: try_join_next does not steal a pending join's wake-up (B-T3)",
+TEST_CASE("join_map: try_join_next does not steal a pending join's wake-up (B-T3) (AC-37)",
           "[join_map][try_join]") {
   net::io_context ioc;
   int_map map(ioc.get_executor());
@@ -601,4 +605,147 @@ TEST_CASE(
     CHECK(n == 10000);
     CHECK(other_ran);
   });
+}
+
+TEST_CASE(
+    "join_map: abort returns before the task stops, which it does at its next suspension "
+    "(AC-22)",
+    "[join_map][abort]") {
+  net::io_context ioc;
+  int_map map(ioc.get_executor());
+  int steps = 0;
+  SECTION("suspended in a cancellable wait: it stops there") {
+    auto h = map.spawn(1, [&steps]() -> awaitable<int> {
+      for (;;) {
+        ++steps;
+        co_await sleep_for(std::chrono::hours(1));
+      }
+    });
+    ioc.poll();
+    REQUIRE(steps == 1);
+    map.abort(1);
+    map.abort(1);                  // twice is once
+    CHECK_FALSE(h.is_finished());  // a request, not a wait
+    ioc.poll();
+    CHECK(h.is_finished());
+    CHECK(steps == 1);
+  }
+  SECTION("suspended in a wait that ignores cancellation: it stops at its next co_await") {
+    auto h = map.spawn(1, [&steps]() -> awaitable<int> {
+      for (;;) {
+        ++steps;
+        co_await yield();  // a post: not cancellable
+      }
+    });
+    ioc.run_one();  // started, suspended in its first yield
+    REQUIRE(steps == 1);
+    map.abort(1);
+    CHECK_FALSE(h.is_finished());
+    ioc.poll();
+    CHECK(h.is_finished());
+    // Called from outside the io_context, the abort is delivered by a
+    // handler queued behind the yield already pending: that one resumption
+    // runs (step 2) and queues another, which runs (step 3) and throws at
+    // its co_await, now cancelled. The task never runs a fourth step.
+    CHECK(steps <= 3);
+  }
+  auto next = map.try_join_next();
+  REQUIRE(next);
+  CHECK(next->second.error().is_cancelled());
+}
+
+TEST_CASE(
+    "join_map: an idle task is woken by abort and its captures die with every handle "
+    "dropped (AC-23)",
+    "[join_map][abort][lifetime]") {
+  net::io_context ioc;
+  const int before = counted::live;
+  int_map map(ioc.get_executor());
+  map.spawn(1, [c = counted(1)]() -> awaitable<int> {
+    co_await forever();
+    co_return c.value;
+  });  // the abort_handle is dropped at once
+  ioc.poll();
+  CHECK(counted::live == before + 1);
+  map.abort(1);
+  ioc.restart();
+  ioc.poll();
+  CHECK(counted::live == before);  // gone before anyone joined
+  CHECK(map.size() == 1);
+}
+
+TEST_CASE(
+    "join_map: a task aborted from another thread is torn down on its own executor "
+    "(AC-24)",
+    "[join_map][abort][threads]") {
+  net::io_context ioc;
+  struct records_thread {
+    std::atomic<std::thread::id>* where;
+    ~records_thread() {
+      if (where)
+        *where = std::this_thread::get_id();
+    }
+    records_thread(std::atomic<std::thread::id>* w) : where(w) {}
+    records_thread(records_thread&& o) noexcept : where(std::exchange(o.where, nullptr)) {}
+  };
+  std::atomic<std::thread::id> destroyed_on{};
+  int_map map(ioc.get_executor());
+  auto h = map.spawn(1, [r = records_thread(&destroyed_on)]() -> awaitable<int> {
+    co_await forever();
+    co_return 0;
+  });
+  auto guard = net::make_work_guard(ioc);
+  std::thread io_thread([&] { ioc.run(); });
+  const auto io_id = io_thread.get_id();
+  std::this_thread::sleep_for(5ms);  // let it start
+  h.abort();                         // from this (non-executor) thread
+  while (!h.is_finished())
+    std::this_thread::sleep_for(100us);
+  guard.reset();
+  io_thread.join();
+  CHECK(destroyed_on.load() == io_id);
+  CHECK(destroyed_on.load() != std::this_thread::get_id());
+}
+
+TEST_CASE("join_map: try_join_next finds a ready result behind one that left the queue (AC-36)",
+          "[join_map][try_join]") {
+  net::io_context ioc;
+  int_map map(ioc.get_executor());
+  map.spawn(1, value_now(1));
+  map.spawn(2, value_now(2));
+  ioc.poll();                        // both finished: 1 then 2 in the ready queue
+  map.spawn(1, value_after(1h, 3));  // 1's finished result leaves the queue
+  auto next = map.try_join_next();
+  REQUIRE(next);
+  CHECK(next->first == 2);
+  CHECK(next->second.value() == 2);
+}
+
+TEST_CASE(
+    "join_map: a factory taking a task_id sees the id its handle and its error carry "
+    "(AC-43)",
+    "[join_map][ids]") {
+  net::io_context ioc;
+  int_map map(ioc.get_executor());
+  joinery::task_id seen, seen_at_teardown;
+  struct on_teardown {
+    joinery::task_id* out;
+    joinery::task_id id;
+    ~on_teardown() { *out = id; }
+  };
+  auto h = map.spawn(1, [&](joinery::task_id id) -> awaitable<int> {
+    seen = id;
+    on_teardown t{&seen_at_teardown, id};
+    co_await forever();
+    co_return 0;
+  });
+  ioc.poll();
+  map.abort(1);
+  ioc.restart();
+  ioc.poll();
+  auto next = map.try_join_next();
+  REQUIRE(next);
+  CHECK(seen == h.id());
+  CHECK(seen_at_teardown == h.id());  // also in the task's teardown after the abort
+  CHECK(next->second.error().id() == h.id());
 }

@@ -23,39 +23,17 @@ using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
 
-// An io_context run by `n` threads for the life of the object.
+// An io_context together with the threads running it.
 class threaded_context {
  public:
-  explicit threaded_context(int n) : guard_(net::make_work_guard(ioc_)) {
-    for (int i = 0; i < n; ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
-  }
-  ~threaded_context() { stop(); }
-  void stop() {
-    guard_.reset();
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
-  }
+  explicit threaded_context(int n) : running_(ioc_, n) {}
+  void stop() { running_.stop(); }
   net::io_context& ctx() { return ioc_; }
 
  private:
   net::io_context ioc_;
-  net::executor_work_guard<net::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
+  threads_running running_;
 };
-
-// Waits (bounded) until `pred` holds.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 struct stress_result {
   std::vector<int> reported;  // times each key was reported

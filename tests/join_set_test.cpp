@@ -23,15 +23,6 @@ using net::awaitable;
 
 using int_set = joinery::join_set<int>;
 
-awaitable<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep_for(d);
-  co_return v;
-}
-
-awaitable<int> value_now(int v) {
-  co_return v;
-}
-
 }  // namespace
 
 TEST_CASE("join_set: tokio example, the sum of squares of 1..3 is 14", "[join_set][tokio]") {
@@ -91,8 +82,10 @@ TEST_CASE("join_set: join_next_with_id reports the id each spawn returned (AC-41
   });
 }
 
-TEST_CASE("join_set: async_join_all returns every outcome, failures and cancellations included",
-          "[join_set][join_all]") {
+TEST_CASE(
+    "join_set: async_join_all returns every outcome, failures and cancellations included "
+    "(AC-07)",
+    "[join_set][join_all]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_set set(ioc.get_executor());
@@ -149,7 +142,7 @@ TEST_CASE("join_set: a cancelled join_all delivers what it collected and leaves 
   CHECK(set.size() == 1);
 }
 
-TEST_CASE("join_set: spawn_all and range construction spawn every task (tokio 'extend')",
+TEST_CASE("join_set: spawn_all and range construction spawn every task (tokio 'extend') (AC-08)",
           "[join_set][tokio]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -175,7 +168,7 @@ TEST_CASE("join_set: spawn_all and range construction spawn every task (tokio 'e
   });
 }
 
-TEST_CASE("join_set: abort_all cancels pending tasks, finished ones keep their values",
+TEST_CASE("join_set: abort_all cancels pending tasks, finished ones keep their values (AC-16)",
           "[join_set][abort]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

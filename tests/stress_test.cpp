@@ -47,35 +47,6 @@ constexpr bool sanitized = false;
 constexpr bool sanitized = false;
 #endif
 
-// An io_context run by `n` threads while the object lives.
-class threads_running {
- public:
-  explicit threads_running(net::io_context& io, int n) : guard_(net::make_work_guard(io)) {
-    for (int i = 0; i < n; ++i)
-      threads_.emplace_back([&io] { io.run(); });
-  }
-  ~threads_running() {
-    guard_.reset();
-    for (auto& t : threads_)
-      t.join();
-  }
-
- private:
-  net::executor_work_guard<net::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
-};
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
-
 // Runs `body` (a coroutine) on a strand of a context run by `threads`
 // threads, waits for it, rethrows what it threw.
 template <class F>
@@ -89,7 +60,7 @@ void on_strand(int threads, F&& body) {
       error = e;
       done = true;
     });
-    REQUIRE(wait_until([&] { return done.load(); }, 1800s));
+    REQUIRE(eventually([&] { return done.load(); }, 1800s));
   }
   if (error)
     std::rethrow_exception(error);
@@ -192,7 +163,7 @@ void run_lifecycles(long count, int threads, int seeds) {
   lifecycle_figures f;
   for (int s = 0; s < seeds; ++s)
     on_strand(threads, [&]() { return lifecycles(count / seeds, 1000 + s, f); });
-  REQUIRE(wait_until([&] { return counted::live == before; }));
+  REQUIRE(eventually([&] { return counted::live == before; }));
   std::printf(
       "lifecycles: %ld spawned on %d threads (%d seeds), %ld replaced, %ld delivered "
       "(%ld values, %ld failed, %ld cancelled), %ld duplicates, %ld for replaced tasks\n",
@@ -237,7 +208,7 @@ void run_destroy_races(int rounds) {
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 100));
       }
       // 64 of 64 task states destroyed, every round.
-      REQUIRE(wait_until([&] { return counted::live == before; }));
+      REQUIRE(eventually([&] { return counted::live == before; }));
     }
   }
   std::printf("destroy races: %d rounds of 64 tasks on 4 threads, all task states destroyed\n",

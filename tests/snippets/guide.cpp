@@ -27,7 +27,9 @@ net::awaitable<std::string> fetch(std::string url) {
   co_return "<html>" + url + "</html>";
 }
 
-std::size_t parse(const std::string& body) { return body.size(); }
+std::size_t parse(const std::string& body) {
+  return body.size();
+}
 
 // clang-format off
 // [spawning]
@@ -100,8 +102,10 @@ net::awaitable<void> serve(tcp::acceptor& acceptor) {
 net::awaitable<void> session(tcp::socket socket) {
   char data[1024];
   for (;;) {
-    auto [ec, n] = co_await socket.async_read_some(net::buffer(data), net::as_tuple(net::use_awaitable));
-    if (ec) co_return;
+    auto [ec, n] =
+        co_await socket.async_read_some(net::buffer(data), net::as_tuple(net::use_awaitable));
+    if (ec)
+      co_return;
     co_await net::async_write(socket, net::buffer(data, n), net::use_awaitable);
   }
 }
@@ -184,26 +188,34 @@ net::awaitable<void> captures() {
 
 int main() {
   net::io_context io;
-  net::co_spawn(io, []() -> net::awaitable<void> {
-    co_await spawning();
-    co_await cancellation();
+  net::co_spawn(
+      io,
+      []() -> net::awaitable<void> {
+        co_await spawning();
+        co_await cancellation();
         co_await captures();
-    joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
-    for (std::size_t i = 1; i <= 100; ++i)
-      sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
-    if (co_await drain(sizes) != 5050) throw std::logic_error("drain lost a result");
-    // The server loop, for a moment: one client echoes, then the loop is cancelled.
-    tcp::acceptor acceptor(co_await net::this_coro::executor, {net::ip::make_address("127.0.0.1"), 0});
-    auto port = acceptor.local_endpoint().port();
-    auto client = [port]() -> net::awaitable<void> {
-      tcp::socket s(co_await net::this_coro::executor);
-      co_await s.async_connect({net::ip::make_address("127.0.0.1"), port}, net::use_awaitable);
-      co_await net::async_write(s, net::buffer(std::string("ping")), net::use_awaitable);
-      char reply[4];
-      co_await net::async_read(s, net::buffer(reply), net::use_awaitable);
-    };
-    co_await (serve(acceptor) || client());
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+        joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
+        for (std::size_t i = 1; i <= 100; ++i)
+          sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
+        if (co_await drain(sizes) != 5050)
+          throw std::logic_error("drain lost a result");
+        // The server loop, for a moment: one client echoes, then the loop is cancelled.
+        tcp::acceptor acceptor(co_await net::this_coro::executor,
+                               {net::ip::make_address("127.0.0.1"), 0});
+        auto port = acceptor.local_endpoint().port();
+        auto client = [port]() -> net::awaitable<void> {
+          tcp::socket s(co_await net::this_coro::executor);
+          co_await s.async_connect({net::ip::make_address("127.0.0.1"), port}, net::use_awaitable);
+          co_await net::async_write(s, net::buffer(std::string("ping")), net::use_awaitable);
+          char reply[4];
+          co_await net::async_read(s, net::buffer(reply), net::use_awaitable);
+        };
+        co_await (serve(acceptor) || client());
+      },
+      [](std::exception_ptr e) {
+        if (e)
+          std::rethrow_exception(e);
+      });
   io.run();
   threads();
   std::cout << "guide snippets: ok\n";

@@ -10,6 +10,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +22,9 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace joinery::test {
 
@@ -94,6 +97,50 @@ class gate {
   std::shared_ptr<net::steady_timer> timer_;
   std::shared_ptr<bool> open_;
 };
+
+// A task that returns `v` at once, and one that returns it after `d`.
+inline net::awaitable<int> value_now(int v) {
+  co_return v;
+}
+
+inline net::awaitable<int> value_after(std::chrono::milliseconds d, int v) {
+  co_await sleep_for(d);
+  co_return v;
+}
+
+// An io_context run by `n` threads while the object lives.
+class threads_running {
+ public:
+  threads_running(net::io_context& io, int n) : guard_(net::make_work_guard(io)) {
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([&io] { io.run(); });
+  }
+  threads_running(const threads_running&) = delete;
+  ~threads_running() { stop(); }
+  // Lets the context run out of work, and waits for the threads.
+  void stop() {
+    guard_.reset();
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+
+ private:
+  net::executor_work_guard<net::io_context::executor_type> guard_;
+  std::vector<std::thread> threads_;
+};
+
+// Waits (bounded, polling) until pred() holds; false if it never did.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 120s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
 
 // Waits forever (until cancelled).
 inline net::awaitable<void> forever() {
