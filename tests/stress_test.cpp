@@ -115,7 +115,7 @@ awaitable<void> lifecycles(long count, std::uint32_t seed, lifecycle_figures& f)
       replaced_gens.insert(it->second);
       ++f.replaced;
     }
-    map.spawn(key, [gen, yields, fails, c = counted(gen)]() -> awaitable<int> {
+    map.spawn(key, [yields, fails, c = counted(gen)]() -> awaitable<int> {
       for (int i = 0; i < yields; ++i)
         co_await yield();
       if (fails)
