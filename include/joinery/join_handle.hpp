@@ -145,9 +145,9 @@ class join_handle {
   void detach() noexcept {
     if (state_) {
       state_->detach_owner();
-      state_ = {};
+      state_.reset();
     }
-    task_ = {};
+    task_.reset();
   }
 
   detail::core_ref<state_type> state_;

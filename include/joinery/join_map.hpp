@@ -478,7 +478,7 @@ class join_map {
   void reset() noexcept {
     if (state_) {
       state_->shutdown_owner();
-      state_ = {};
+      state_.reset();
     }
   }
 

@@ -294,7 +294,7 @@ class join_set {
   void reset() noexcept {
     if (state_) {
       state_->shutdown_owner();
-      state_ = {};
+      state_.reset();
     }
   }
 

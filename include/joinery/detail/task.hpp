@@ -194,13 +194,27 @@ class task_ref {
       p_->add_ref();
   }
   task_ref(task_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  task_ref& operator=(task_ref o) noexcept {
-    std::swap(p_, o.p_);
+  // Copy and move assignment are written out, not one by-value swap: clang
+  // 16 omits the destructor of a by-value parameter initialized from `{}`
+  // in a template (`task_ = {};` leaked the task). Self-assignment is safe.
+  task_ref& operator=(const task_ref& o) noexcept {
+    if (o.p_)
+      o.p_->add_ref();
+    if (T* old = std::exchange(p_, o.p_))
+      old->release();
     return *this;
   }
-  ~task_ref() {
-    if (p_)
-      p_->release();
+  task_ref& operator=(task_ref&& o) noexcept {
+    T* p = std::exchange(o.p_, nullptr);
+    if (T* old = std::exchange(p_, p))
+      old->release();
+    return *this;
+  }
+  ~task_ref() { reset(); }
+  // Drops the reference held, if any.
+  void reset() noexcept {
+    if (T* old = std::exchange(p_, nullptr))
+      old->release();
   }
   T* get() const noexcept { return p_; }
   T* operator->() const noexcept { return p_; }

@@ -52,13 +52,25 @@ class core_ref {
       p_->add_ref();
   }
   core_ref(core_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  core_ref& operator=(core_ref o) noexcept {
-    std::swap(p_, o.p_);
+  // Written out rather than one by-value swap: see task_ref (task.hpp).
+  core_ref& operator=(const core_ref& o) noexcept {
+    if (o.p_)
+      o.p_->add_ref();
+    if (State* old = std::exchange(p_, o.p_))
+      old->release();
     return *this;
   }
-  ~core_ref() {
-    if (p_)
-      p_->release();
+  core_ref& operator=(core_ref&& o) noexcept {
+    State* p = std::exchange(o.p_, nullptr);
+    if (State* old = std::exchange(p_, p))
+      old->release();
+    return *this;
+  }
+  ~core_ref() { reset(); }
+  // Drops the reference held, if any.
+  void reset() noexcept {
+    if (State* old = std::exchange(p_, nullptr))
+      old->release();
   }
   State* get() const noexcept { return p_; }
   State* operator->() const noexcept { return p_; }
