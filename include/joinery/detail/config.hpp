@@ -13,6 +13,16 @@
 
 #include <type_traits>
 
+// For the accessors of joinery's thread_locals (see launching(), task.hpp):
+// a call the optimizer can neither inline nor merge with another one.
+#if defined(__GNUC__) || defined(__clang__)
+#define JOINERY_NOINLINE __attribute__((noinline))
+#define JOINERY_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
+#else
+#define JOINERY_NOINLINE
+#define JOINERY_COMPILER_BARRIER() ((void)0)
+#endif
+
 namespace joinery::detail {
 
 namespace net = boost::asio;

@@ -28,6 +28,7 @@
 // woken (a `||` whose other branch won first) gives nothing up: the result
 // stays queued for the next join. That is the cancel-safety promise.
 
+#include <joinery/detail/config.hpp>
 #include <joinery/detail/group_core.hpp>
 
 #include <boost/asio/append.hpp>
@@ -215,7 +216,15 @@ struct posting_marker {
   const join_op_base* op = nullptr;
   bool* dropped = nullptr;
 };
-inline thread_local posting_marker posting;
+
+// This thread's posting_marker, reached the way launching() is (task.hpp):
+// a completion may be destroyed inside a coroutine resumed on another
+// thread than the one that started it.
+JOINERY_NOINLINE inline posting_marker& posting() noexcept {
+  static thread_local posting_marker marker;
+  JOINERY_COMPILER_BARRIER();
+  return marker;
+}
 
 // The cancellation handler installed in the handler's slot. It names the
 // operation by sequence number, not by pointer: the operation may already be
@@ -337,8 +346,9 @@ class join_op final : public join_op_base {
     ~completion() {
       if (!op_)
         return;
-      if (posting.op == op_)
-        *posting.dropped = true;  // see posting_marker
+      posting_marker& marker = posting();
+      if (marker.op == op_)
+        *marker.dropped = true;  // see posting_marker
       else
         op_->discard();
     }
@@ -362,17 +372,18 @@ class join_op final : public join_op_base {
   static void do_post(join_op_base* base) {
     auto* self = static_cast<join_op*>(base);
     bool dropped = false;
-    const posting_marker outer = posting;
-    posting = {self, &dropped};
+    posting_marker& marker = posting();
+    const posting_marker outer = marker;
+    marker = {self, &dropped};
     try {
       // The operation's tracked work (work_), if any, is released by the
       // completion, on the handler's thread (see untracked()).
       post_direct(untracked(self->ex_), completion(self));
     } catch (...) {
-      posting = outer;
+      marker = outer;
       throw;
     }
-    posting = outer;
+    marker = outer;
     // Dropped unrun without an error: the executor was shut down.
     if (dropped)
       self->discard();

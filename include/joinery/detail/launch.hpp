@@ -283,20 +283,21 @@ void hand_over(Task* t, group_core* core, MakeRunner&& make_runner, Post&& post_
   // the post: the task may finish on another thread before post returns.
   core->add_ref();
   bool dropped = false;
-  const launch_marker outer = launching;
-  launching = {t, &dropped};
+  launch_marker& marker = launching();
+  const launch_marker outer = marker;
+  marker = {t, &dropped};
   try {
     post_fn(make_runner());
   } catch (...) {
     // Every runner built was destroyed during the unwinding, deferring to
     // us (launch_marker): the task never ran. Drop what it held.
-    launching = outer;
+    marker = outer;
     if (dropped)
       t->release();  // its running reference
     core->release();
     throw;
   }
-  launching = outer;
+  marker = outer;
   if (dropped)
     t->finish();  // dropped by a shut-down executor: reported cancelled
 }

@@ -492,7 +492,20 @@ struct launch_marker {
   const task_header* task = nullptr;
   bool* dropped = nullptr;
 };
-inline thread_local launch_marker launching;
+
+// This thread's launch_marker. Reached only through a call that the
+// compiler can neither inline nor fold: run_guard's destructor runs at the
+// end of the task's coroutine, on whichever thread resumed it last, and
+// clang 16 may otherwise reuse the thread_local's address computed when
+// the coroutine was created, on the spawning thread (the thread-local-
+// across-co_await miscompilation of README.md). It then read the spawning
+// thread's marker, matched it while that thread was still in hand_over,
+// and left a finished task unreported: the 4-thread fuzzer found the leak.
+JOINERY_NOINLINE inline launch_marker& launching() noexcept {
+  static thread_local launch_marker marker;
+  JOINERY_COMPILER_BARRIER();
+  return marker;
+}
 
 // The running reference to a launched task. Its destructor reports the task
 // finished: after its body ran, or unrun when its executor destroyed it.
@@ -508,8 +521,9 @@ class run_guard {
 
   void finish() noexcept {
     if (Task* t = std::exchange(t_, nullptr)) {
-      if (launching.task == t)
-        *launching.dropped = true;  // see launch_marker
+      launch_marker& marker = launching();
+      if (marker.task == t)
+        *marker.dropped = true;  // see launch_marker
       else
         t->finish();
     }
