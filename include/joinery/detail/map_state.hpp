@@ -39,7 +39,7 @@ template <class K>
 struct key_slot {
   key_slot(K&& k, task_header* t) noexcept : key(std::move(k)), task(t) {}
   K key;
-  // The task under this key. Not owning: the id index holds the reference.
+  // The task under this key: the table holds one reference to it.
   // Mutable because set elements are const, and a spawn on an existing key
   // swaps the task in place (same key, so same hash and position).
   mutable task_header* task;
