@@ -15,7 +15,6 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <atomic>
@@ -91,20 +90,11 @@ awaitable<counted> scripted(std::shared_ptr<controls> c, ending e, counted marke
 class executor_fixture {
  public:
   explicit executor_fixture(exec_kind k) : kind_(k), io_(k == exec_kind::one_thread ? 1 : 4) {
-    if (k == exec_kind::four_threads) {
-      guard_.emplace(net::make_work_guard(io_));
-      for (int i = 0; i < 4; ++i)
-        threads_.emplace_back([this] { io_.run(); });
-    }
+    if (k == exec_kind::four_threads)
+      threads_.emplace(io_, 4);
   }
-  ~executor_fixture() { stop(); }
-  void stop() {
-    guard_.reset();
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
-    threads_.clear();
-  }
+  // Lets the context run out of work and waits for its threads, if any.
+  void stop() { threads_.reset(); }
   net::io_context& io() { return io_; }
 
   // Runs until pred holds (bounded).
@@ -145,8 +135,7 @@ class executor_fixture {
  private:
   exec_kind kind_;
   net::io_context io_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;
-  std::vector<std::thread> threads_;
+  std::optional<threads_running> threads_;  // four_threads only
 };
 
 // Across all cases, how often each kind of outcome was seen: proof that the

@@ -182,35 +182,37 @@ class task_header {
   std::exception_ptr exception_;
 };
 
-// Owns a reference to a task_header (or a type derived from it).
-template <class T = task_header>
-class task_ref {
+// Owns one reference to an intrusively counted object (add_ref/release):
+// a task_header or a type derived from it (task_ref), or a group state
+// (core_ref, task_group.hpp).
+template <class T>
+class counted_ref {
  public:
-  task_ref() noexcept = default;
+  counted_ref() noexcept = default;
   // Adopts one reference the caller already owns.
-  explicit task_ref(T* p) noexcept : p_(p) {}
-  task_ref(const task_ref& o) noexcept : p_(o.p_) {
+  explicit counted_ref(T* p) noexcept : p_(p) {}
+  counted_ref(const counted_ref& o) noexcept : p_(o.p_) {
     if (p_)
       p_->add_ref();
   }
-  task_ref(task_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  counted_ref(counted_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   // Copy and move assignment are written out, not one by-value swap: clang
   // 16 omits the destructor of a by-value parameter initialized from `{}`
   // in a template (`task_ = {};` leaked the task). Self-assignment is safe.
-  task_ref& operator=(const task_ref& o) noexcept {
+  counted_ref& operator=(const counted_ref& o) noexcept {
     if (o.p_)
       o.p_->add_ref();
     if (T* old = std::exchange(p_, o.p_))
       old->release();
     return *this;
   }
-  task_ref& operator=(task_ref&& o) noexcept {
+  counted_ref& operator=(counted_ref&& o) noexcept {
     T* p = std::exchange(o.p_, nullptr);
     if (T* old = std::exchange(p_, p))
       old->release();
     return *this;
   }
-  ~task_ref() { reset(); }
+  ~counted_ref() { reset(); }
   // Drops the reference held, if any.
   void reset() noexcept {
     if (T* old = std::exchange(p_, nullptr))
@@ -218,12 +220,18 @@ class task_ref {
   }
   T* get() const noexcept { return p_; }
   T* operator->() const noexcept { return p_; }
+  T& operator*() const noexcept { return *p_; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
+  // Gives up the reference without releasing it.
   T* detach() noexcept { return std::exchange(p_, nullptr); }
 
  private:
   T* p_ = nullptr;
 };
+
+// Owns a reference to a task_header (or a type derived from it).
+template <class T = task_header>
+using task_ref = counted_ref<T>;
 
 // Storage for the task's value; empty for void.
 template <class V>

@@ -12,6 +12,7 @@
 
 #include <joinery/detail/group_core.hpp>
 #include <joinery/detail/launch.hpp>
+#include <joinery/detail/task.hpp>
 #include <joinery/task_id.hpp>
 
 #include <absl/container/flat_hash_set.h>
@@ -43,43 +44,7 @@ struct task_id_eq {
 
 // An owning pointer to a group state (or anything derived from group_core).
 template <class State>
-class core_ref {
- public:
-  core_ref() noexcept = default;
-  explicit core_ref(State* s) noexcept : p_(s) {}  // adopts a reference
-  core_ref(const core_ref& o) noexcept : p_(o.p_) {
-    if (p_)
-      p_->add_ref();
-  }
-  core_ref(core_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  // Written out rather than one by-value swap: see task_ref (task.hpp).
-  core_ref& operator=(const core_ref& o) noexcept {
-    if (o.p_)
-      o.p_->add_ref();
-    if (State* old = std::exchange(p_, o.p_))
-      old->release();
-    return *this;
-  }
-  core_ref& operator=(core_ref&& o) noexcept {
-    State* p = std::exchange(o.p_, nullptr);
-    if (State* old = std::exchange(p_, p))
-      old->release();
-    return *this;
-  }
-  ~core_ref() { reset(); }
-  // Drops the reference held, if any.
-  void reset() noexcept {
-    if (State* old = std::exchange(p_, nullptr))
-      old->release();
-  }
-  State* get() const noexcept { return p_; }
-  State* operator->() const noexcept { return p_; }
-  State& operator*() const noexcept { return *p_; }
-  explicit operator bool() const noexcept { return p_ != nullptr; }
-
- private:
-  State* p_ = nullptr;
-};
+using core_ref = counted_ref<State>;
 
 // The id index of a group's tasks: hashed and compared by task id, looked up
 // by task_id directly (transparent), so contains_task(id) is one probe.
