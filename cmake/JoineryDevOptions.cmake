@@ -3,12 +3,27 @@
 #
 #   JOINERY_WERROR    treat warnings as errors (CI turns it on)
 #   JOINERY_SANITIZE  "" | "address" (ASan+UBSan) | "thread" (TSan)
+#   JOINERY_ASIO_INCLUDE_DIR  a Boost.Asio header tree to build our programs
+#                     against instead of the system Boost's Asio (the
+#                     compatibility builds of tests/run.sh)
 
 option(JOINERY_WERROR "Treat warnings as errors in tests and examples" OFF)
 set(JOINERY_SANITIZE "" CACHE STRING "Sanitizers for tests and examples: address | thread")
+set(JOINERY_ASIO_INCLUDE_DIR "" CACHE PATH "Boost.Asio include tree to build tests against")
 
 add_library(joinery_dev INTERFACE)
 target_compile_options(joinery_dev INTERFACE -Wall -Wextra -Wpedantic)
+if(JOINERY_ASIO_INCLUDE_DIR)
+  if(NOT EXISTS ${JOINERY_ASIO_INCLUDE_DIR}/boost/asio/version.hpp)
+    message(FATAL_ERROR "JOINERY_ASIO_INCLUDE_DIR: no boost/asio/version.hpp in ${JOINERY_ASIO_INCLUDE_DIR}")
+  endif()
+  # Searched before /usr/include; a system directory, so its warnings stay
+  # Asio's. Only Asio is replaced: the rest of Boost is the system's.
+  target_include_directories(joinery_dev SYSTEM BEFORE INTERFACE ${JOINERY_ASIO_INCLUDE_DIR})
+  file(STRINGS ${JOINERY_ASIO_INCLUDE_DIR}/boost/asio/version.hpp _joinery_asio_version
+       REGEX "define BOOST_ASIO_VERSION ")
+  message(STATUS "joinery: building tests against ${_joinery_asio_version}")
+endif()
 
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # g++ 12 (with -O1 and sanitizers) reports Asio's awaitable frames, which
@@ -21,15 +36,10 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 endif()
 
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-  # clang (seen with 16) caches the address of a thread_local across a
-  # co_await inside a coroutine: after the coroutine resumes on another
-  # thread, Asio's per-thread recycling allocator (reached through inlined
-  # thread_local access) then works on the previous thread's cache, a real
-  # data race that TSan reports. Asio's pthread-key TSS is an out-of-line
-  # call that clang cannot cache. The define must be the same in every
-  # translation unit of a program, so it lives here, on our own programs,
-  # not on the exported target (see README, "clang and coroutines").
-  target_compile_definitions(joinery_dev INTERFACE BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)
+  # clang and coroutines on several threads need Asio's thread keyword
+  # extension off in the whole program (README, "clang and threads"): our
+  # own programs take the opt-in target users take.
+  target_link_libraries(joinery_dev INTERFACE joinery::asio_thread_keyword_fix)
 endif()
 if(JOINERY_WERROR)
   target_compile_options(joinery_dev INTERFACE -Werror)
@@ -48,8 +58,9 @@ elseif(JOINERY_SANITIZE STREQUAL "thread")
   target_compile_options(joinery_dev INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
   target_link_options(joinery_dev INTERFACE -fsanitize=thread)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    # g++ warns that TSan does not model Asio's atomic_thread_fence
-    # (detail/atomic_count.hpp, std_fenced_block.hpp); see RELIABILITY B-A10.
+    # g++ warns (-Wtsan) that TSan does not instrument atomic_thread_fence,
+    # which Asio uses in detail/atomic_count.hpp and std_fenced_block.hpp:
+    # the warnings are about Asio's code, not a finding (README, "Sanitizers").
     target_compile_options(joinery_dev INTERFACE -Wno-tsan)
   endif()
 elseif(NOT JOINERY_SANITIZE STREQUAL "")

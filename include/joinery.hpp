@@ -6,6 +6,7 @@
 // Includes every public header.
 
 #include <joinery/abort_handle.hpp>
+#include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>

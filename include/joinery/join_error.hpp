@@ -48,38 +48,43 @@ struct task_cancelled : std::exception {
 // shared std::exception_ptr).
 class join_error {
  public:
-  // The error of no task (id 0), reading as cancelled. This is what
-  // join_result<V>::error() returns for a result that holds a value.
+  // No error: neither cancelled nor an exception, id 0, message "no error".
+  // This is what join_result<V>::error() returns for a result that holds a
+  // value, so such a result can never pass for a cancelled or failed task.
   join_error() noexcept = default;
 
   // A task that was aborted before it finished.
-  static join_error cancelled(task_id id) noexcept { return join_error(id, nullptr); }
+  static join_error cancelled(task_id id) noexcept { return join_error(id, kind::cancelled, {}); }
 
   // A task that let the exception `e` escape. A null `e` means cancelled.
   static join_error from_exception(task_id id, std::exception_ptr e) noexcept {
-    return join_error(id, std::move(e));
+    if (!e)
+      return cancelled(id);
+    return join_error(id, kind::exception, std::move(e));
   }
 
   // True when the task was aborted (by key, predicate, abort_all, its
   // abort_handle, replacement or the group's destruction) before it finished,
   // or could never run because its executor was destroyed first.
-  bool is_cancelled() const noexcept { return !exception_; }
+  bool is_cancelled() const noexcept { return kind_ == kind::cancelled; }
 
   // True when the task ended by throwing; exception() holds what it threw.
-  bool is_exception() const noexcept { return static_cast<bool>(exception_); }
+  bool is_exception() const noexcept { return kind_ == kind::exception; }
 
-  // The exception the task threw; null when the task was cancelled.
+  // The exception the task threw; null for any other kind of error.
   std::exception_ptr exception() const noexcept { return exception_; }
 
-  // The task this error belongs to.
+  // The task this error belongs to (task_id{} for a default join_error).
   task_id id() const noexcept { return id_; }
 
-  // A readable description: "task #7 was cancelled" or
-  // "task #7 failed: <what()>" ("<unknown exception>" when the thrown object
-  // is not a std::exception).
+  // A readable description: "task #7 was cancelled", "task #7 failed:
+  // <what()>" ("<unknown exception>" when the thrown object is not a
+  // std::exception), or "no error" for a default join_error.
   std::string message() const {
+    if (kind_ == kind::none)
+      return "no error";
     std::string text = "task #" + std::to_string(id_.value());
-    if (!exception_)
+    if (kind_ == kind::cancelled)
       return text + " was cancelled";
     try {
       std::rethrow_exception(exception_);
@@ -92,7 +97,7 @@ class join_error {
 
   // Same task, same kind, same exception object.
   friend bool operator==(const join_error& a, const join_error& b) noexcept {
-    return a.id_ == b.id_ && a.exception_ == b.exception_;
+    return a.id_ == b.id_ && a.kind_ == b.kind_ && a.exception_ == b.exception_;
   }
 
   friend std::ostream& operator<<(std::ostream& os, const join_error& e) {
@@ -100,18 +105,24 @@ class join_error {
   }
 
  private:
-  join_error(task_id id, std::exception_ptr e) noexcept : id_(id), exception_(std::move(e)) {}
+  enum class kind : unsigned char { none, cancelled, exception };
+
+  join_error(task_id id, kind k, std::exception_ptr e) noexcept
+      : id_(id), kind_(k), exception_(std::move(e)) {}
 
   task_id id_;
+  kind kind_ = kind::none;
   std::exception_ptr exception_;
 };
 
 // The ADL hook boost::system::result<V, join_error>::value() calls on error:
-// rethrows the task's own exception, or throws task_cancelled.
+// rethrows the task's own exception, or throws task_cancelled (also for a
+// default join_error, which boost::system::result never holds as an error
+// unless built so explicitly).
 [[noreturn]] inline void throw_exception_from_error(const join_error& e,
                                                     const boost::source_location&) {
-  if (auto ex = e.exception())
-    std::rethrow_exception(ex);
+  if (e.is_exception())
+    std::rethrow_exception(e.exception());
   throw task_cancelled(e.id());
 }
 

@@ -182,10 +182,10 @@ inline constexpr bool is_any_executor_v =
 // executor: a strand or single-threaded context as is, else a strand of its
 // own (see join_map.hpp). Strong guarantee: if this throws, no task runs.
 template <class Executor, class TaskOrFactory>
-requires detail::is_any_executor_v<Executor> &&
-    (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
-        join_handle<detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex,
-                                                                  TaskOrFactory&& task) {
+  requires detail::is_any_executor_v<Executor> &&
+           (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+[[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
+    detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex, TaskOrFactory&& task) {
   using V = detail::spawned_value_t<TaskOrFactory>;
   return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
     return detail::launch_coro<V>(state, ex, detail::is_serial_executor(ex),
@@ -195,10 +195,10 @@ requires detail::is_any_executor_v<Executor> &&
 
 // As above, on the context's executor (an io_context, a thread_pool).
 template <class ExecutionContext, class TaskOrFactory>
-requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
-    (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
-        join_handle<detail::spawned_value_t<TaskOrFactory>> spawn(ExecutionContext& ctx,
-                                                                  TaskOrFactory&& task) {
+  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+           (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+[[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
+    detail::spawned_value_t<TaskOrFactory>> spawn(ExecutionContext& ctx, TaskOrFactory&& task) {
   return joinery::spawn(ctx.get_executor(), std::forward<TaskOrFactory>(task));
 }
 
@@ -206,8 +206,10 @@ requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context
 // its join_handle. Aborted before it starts, it never runs and is reported
 // cancelled; once started it runs to completion and keeps its value.
 template <class Executor, class F>
-requires detail::is_any_executor_v<Executor> join_handle < std::invoke_result_t < std::decay_t<F>
-& >> spawn_blocking_on(const Executor& ex, F&& f) {
+  requires detail::is_any_executor_v<Executor>
+[[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
+    std::invoke_result_t<std::decay_t<F>&>>
+spawn_blocking_on(const Executor& ex, F&& f) {
   using V = std::invoke_result_t<std::decay_t<F>&>;
   return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
     return detail::launch_blocking<V>(state, ex, std::forward<F>(f), 0);
@@ -219,7 +221,9 @@ requires detail::is_any_executor_v<Executor> join_handle < std::invoke_result_t 
 // executor is the pool's, so give async_wait a handler with an executor of
 // its own (a coroutine's, or bind_executor) to be resumed elsewhere.
 template <class F>
-join_handle<std::invoke_result_t<std::decay_t<F>&>> spawn_blocking(F&& f) {
+[[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
+    std::invoke_result_t<std::decay_t<F>&>>
+spawn_blocking(F&& f) {
   return joinery::spawn_blocking_on(detail::default_blocking_pool().get_executor(),
                                     std::forward<F>(f));
 }

@@ -130,6 +130,13 @@ using join_map_on = join_map<K, V, default_hash<K>, default_key_equal<K>, Execut
 
 template <class K, class V, class Hash, class KeyEqual, class Executor>
 class join_map {
+  static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const K&>,
+                "joinery::join_map: the key type K cannot be hashed by Hash. Give K an "
+                "AbslHashValue overload or a std::hash specialization, or pass a hash type as "
+                "join_map's third template argument");
+  static_assert(detail::can_compare_keys_v<KeyEqual, K>,
+                "joinery::join_map: keys of type K cannot be compared by KeyEqual. Give K an "
+                "operator==, or pass an equality type as join_map's fourth template argument");
   static_assert(std::is_nothrow_move_constructible_v<K>,
                 "joinery::join_map: K must be nothrow-move-constructible");
   static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
@@ -161,8 +168,8 @@ class join_map {
 
   // An empty map on the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
-  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
-      std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
+    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+             std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
   explicit join_map(ExecutionContext& ctx) : join_map(executor_type(ctx.get_executor())) {}
 
   // An empty map with room for `capacity` tasks and the given hash and
@@ -238,9 +245,8 @@ class join_map {
   // As spawn, on the executor `ex` instead (a strand, another io_context,
   // a thread_pool).
   template <class Ex, class TaskOrFactory>
-  requires(detail::is_awaitable_v<TaskOrFactory> ||
-           detail::task_factory<TaskOrFactory>) abort_handle
-      spawn_on(K key, const Ex& ex, TaskOrFactory&& task) {
+    requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_on(K key, const Ex& ex, TaskOrFactory&& task) {
     return spawn_impl(std::move(key), ex, detail::is_serial_executor(ex),
                       std::forward<TaskOrFactory>(task));
   }
@@ -312,7 +318,11 @@ class join_map {
   // A finished task's key and outcome, if one is ready; never waits. Leaves
   // a pending async_join_next waiting (it is woken for the next result), and
   // if this takes the map's last task, that join completes with nullopt.
-  std::optional<value_type> try_join_next() { return detail::try_join<take_policy>(state_.get()); }
+  [[nodiscard(
+      "the result holds a task's outcome, which is lost if ignored")]] std::optional<value_type>
+  try_join_next() {
+    return detail::try_join<take_policy>(state_.get());
+  }
 
   // Aborts every task and waits until all of them have ended, discarding
   // their outcomes; the map is empty when it completes. Like
@@ -357,8 +367,8 @@ class join_map {
   // As above, for any key type the (transparent) hash and equality accept,
   // e.g. std::string_view or a string literal for a join_map<std::string, V>.
   template <class Q>
-  requires detail::transparent_lookup<Hash, KeyEqual> &&
-      (!std::same_as<Q, K>)bool abort(const Q& key) {
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool abort(const Q& key) {
     return abort_impl(key);
   }
 
@@ -392,8 +402,8 @@ class join_map {
   bool contains(const K& key) const { return contains_impl(key); }
 
   template <class Q>
-  requires detail::transparent_lookup<Hash, KeyEqual> &&
-      (!std::same_as<Q, K>)bool contains(const Q& key) const {
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool contains(const Q& key) const {
     return contains_impl(key);
   }
 
@@ -433,10 +443,8 @@ class join_map {
 
   // Prints the keys with their task ids: `join_map{"a": #12, "b": #13}`
   // (string keys quoted), in no particular order.
-  friend std::ostream& operator<<(std::ostream& os, const join_map& map) requires
-      requires(std::ostream& o, const K& k) {
-    o << k;
-  }
+  friend std::ostream& operator<<(std::ostream& os, const join_map& map)
+    requires requires(std::ostream& o, const K& k) { o << k; }
   {
     os << "join_map{";
     if (map.state_) {

@@ -82,16 +82,15 @@ class join_set {
 
   // An empty set on the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
-  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
-      std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
+    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+             std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
   explicit join_set(ExecutionContext& ctx) : join_set(executor_type(ctx.get_executor())) {}
 
   // A set running every task of `tasks` (awaitables, or callables returning
   // awaitables), as spawn_all does (tokio's FromIterator).
   template <std::ranges::input_range Range>
-  requires(!std::is_convertible_v<Range, executor_type>)
-      join_set(const executor_type& ex, Range&& tasks)
-      : join_set(ex) {
+    requires(!std::is_convertible_v<Range, executor_type>)
+  join_set(const executor_type& ex, Range&& tasks) : join_set(ex) {
     spawn_all(std::forward<Range>(tasks));
   }
 
@@ -143,9 +142,8 @@ class join_set {
 
   // As spawn, on the executor `ex` instead.
   template <class Ex, class TaskOrFactory>
-  requires(detail::is_awaitable_v<TaskOrFactory> ||
-           detail::task_factory<TaskOrFactory>) abort_handle
-      spawn_on(const Ex& ex, TaskOrFactory&& task) {
+    requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_on(const Ex& ex, TaskOrFactory&& task) {
     return spawn_impl(ex, detail::is_serial_executor(ex), std::forward<TaskOrFactory>(task));
   }
 
@@ -215,12 +213,16 @@ class join_set {
   // A finished task's outcome, if one is ready; never waits. Leaves a
   // pending async join waiting (it is woken for the next result); if this
   // takes the set's last task, that join completes with nullopt.
-  std::optional<join_result<V>> try_join_next() {
+  [[nodiscard(
+      "the result holds a task's outcome, which is lost if ignored")]] std::optional<join_result<V>>
+  try_join_next() {
     return detail::try_join<take_policy>(state_.get());
   }
 
   // As try_join_next, with the task's id.
-  std::optional<std::pair<task_id, join_result<V>>> try_join_next_with_id() {
+  [[nodiscard("the result holds a task's outcome, which is lost if ignored")]] std::optional<
+      std::pair<task_id, join_result<V>>>
+  try_join_next_with_id() {
     return detail::try_join<take_with_id_policy>(state_.get());
   }
 

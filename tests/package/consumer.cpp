@@ -1,27 +1,47 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-// Builds against an installed joinery and joins one task.
+// Builds against joinery as a user's project would (find_package,
+// add_subdirectory or FetchContent): spawns, aborts one task, joins.
 #include <joinery.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <iostream>
 #include <string>
 
+namespace net = boost::asio;
+
 int main() {
-  boost::asio::io_context io;
+#if !defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)
+  std::cout << "consumer: joinery::asio_thread_keyword_fix did not carry its define\n";
+  return 1;
+#endif
+  net::io_context io;
   joinery::join_map<std::string, int> map(io);
-  int result = 0;
-  boost::asio::co_spawn(
+  int value = 0, cancelled = 0;
+  net::co_spawn(
       io,
-      [&]() -> boost::asio::awaitable<void> {
-        map.spawn("answer", []() -> boost::asio::awaitable<int> { co_return 42; });
-        while (auto next = co_await map.async_join_next())
-          result = next->second.value();
+      [&]() -> net::awaitable<void> {
+        map.spawn("answer", []() -> net::awaitable<int> { co_return 42; });
+        map.spawn("never", []() -> net::awaitable<int> {
+          net::steady_timer t(co_await net::this_coro::executor, std::chrono::hours(1));
+          co_await t.async_wait(net::use_awaitable);
+          co_return 0;
+        });
+        map.abort("never");
+        while (auto next = co_await map.async_join_next()) {
+          if (next->second)
+            value = *next->second;
+          else if (next->second.error().is_cancelled())
+            ++cancelled;
+        }
       },
-      boost::asio::detached);
+      net::detached);
   io.run();
-  std::cout << "consumer joined " << result << "\n";
-  return result == 42 ? 0 : 1;
+  std::cout << "consumer joined " << value << ", " << cancelled << " cancelled\n";
+  return value == 42 && cancelled == 1 ? 0 : 1;
 }

@@ -1,6 +1,8 @@
-# Installs the joinery build tree into a temporary prefix, then configures,
-# builds and runs the consumer in this directory against it.
-foreach(var JOINERY_BUILD_DIR JOINERY_WORK_DIR JOINERY_CONSUMER_DIR)
+# Builds and runs the consumer in this directory, consuming joinery the way
+# JOINERY_CONSUME says: find_package (after installing the joinery build tree
+# JOINERY_BUILD_DIR into a temporary prefix), add_subdirectory or
+# fetchcontent (of the source tree JOINERY_SOURCE_DIR).
+foreach(var JOINERY_CONSUME JOINERY_WORK_DIR JOINERY_CONSUMER_DIR JOINERY_SOURCE_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "${var} is not set")
   endif()
@@ -17,8 +19,13 @@ function(run)
   endif()
 endfunction()
 
-run(${CMAKE_COMMAND} --install ${JOINERY_BUILD_DIR} --prefix ${prefix})
-run(${CMAKE_COMMAND} -S ${JOINERY_CONSUMER_DIR} -B ${build} -DCMAKE_PREFIX_PATH=${prefix}
+set(extra)
+if(JOINERY_CONSUME STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install ${JOINERY_BUILD_DIR} --prefix ${prefix})
+  set(extra -DCMAKE_PREFIX_PATH=${prefix})
+endif()
+run(${CMAKE_COMMAND} -S ${JOINERY_CONSUMER_DIR} -B ${build} -DJOINERY_CONSUME=${JOINERY_CONSUME}
+    -DJOINERY_SOURCE_DIR=${JOINERY_SOURCE_DIR} ${extra}
     -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${build})
 run(${build}/consumer)

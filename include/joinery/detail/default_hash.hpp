@@ -4,8 +4,8 @@
 
 // The default Hash and KeyEqual of join_map.
 //
-// For every key type but strings this is abseil's default (absl::Hash and
-// std::equal_to), what absl::flat_hash_map<K, V> would use. For string keys
+// For every key type but strings this is absl::Hash<K> and std::equal_to<K>
+// (abseil's public hash; what absl::flat_hash_map<K, V> uses for such keys). For string keys
 // joinery needs lookups by std::string_view and by string literal. Abseil's
 // own string hash is transparent over absl::string_view, which Debian's
 // abseil (built with ABSL_OPTION_USE_STD_STRING_VIEW 0) makes a type of its
@@ -21,13 +21,15 @@
 // collision attacks (as tokio warns for JoinMap::with_hasher); a join_map
 // stays correct with any Hash, even a constant one, only slower.
 
-#include <absl/container/internal/hash_function_defaults.h>
 #include <absl/hash/hash.h>
 #include <absl/strings/string_view.h>
 
+#include <concepts>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace joinery::detail {
 
@@ -45,8 +47,8 @@ struct string_equal {
 
 template <class K>
 struct default_hash_eq {
-  using hash = absl::container_internal::hash_default_hash<K>;
-  using eq = absl::container_internal::hash_default_eq<K>;
+  using hash = absl::Hash<K>;
+  using eq = std::equal_to<K>;
 };
 
 template <>
@@ -66,6 +68,16 @@ using default_hash_t = typename default_hash_eq<K>::hash;
 
 template <class K>
 using default_key_equal_t = typename default_hash_eq<K>::eq;
+
+// Whether KeyEqual can compare two K. std::equal_to<K> declares its call
+// operator for every K, so for it the check is K's own operator==.
+template <class KeyEqual, class K>
+inline constexpr bool can_compare_keys_v =
+    std::is_invocable_r_v<bool, const KeyEqual&, const K&, const K&>;
+template <class K>
+inline constexpr bool can_compare_keys_v<std::equal_to<K>, K> = requires(const K& a, const K& b) {
+  { a == b } -> std::convertible_to<bool>;
+};
 
 // Whether lookups may use a type other than the key type itself.
 template <class Hash, class KeyEqual>

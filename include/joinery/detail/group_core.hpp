@@ -88,8 +88,8 @@ class join_op_base {
 
  protected:
   using op_fn = void (*)(join_op_base*);
-  join_op_base(group_core* core, std::uint64_t seq, op_fn post, op_fn abandon) noexcept
-      : core_(core), seq_(seq), post_(post), abandon_(abandon) {}
+  join_op_base(group_core* core, std::uint64_t seq, op_fn post_fn, op_fn abandon_fn) noexcept
+      : core_(core), seq_(seq), post_(post_fn), abandon_(abandon_fn) {}
   ~join_op_base() = default;
 
   group_core* core_;  // a reference is held

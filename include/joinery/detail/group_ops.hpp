@@ -107,11 +107,15 @@ class set_state final : public task_group<V, set_state<V>> {
   }
 
   struct take_policy : optional_delivery<join_result<V>> {
+    JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next");
+    JOINERY_LOCATION(shutdown_location, "joinery::join_set::async_shutdown");
+    JOINERY_LOCATION(join_all_location, "joinery::join_set::async_join_all");
     static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
     static join_result<V> take(set_state& s, task_header* t) noexcept { return s.take(t); }
   };
 
   struct take_with_id_policy : optional_delivery<std::pair<task_id, join_result<V>>> {
+    JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next_with_id");
     static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
     static std::pair<task_id, join_result<V>> take(set_state& s, task_header* t) noexcept {
       const task_id id = t->id();
@@ -121,6 +125,7 @@ class set_state final : public task_group<V, set_state<V>> {
 
   // join_handle::async_wait: `void(error_code, join_result<V>)`.
   struct wait_policy {
+    JOINERY_OPERATION_LOCATION("joinery::join_handle::async_wait");
     using value_type = join_result<V>;
     using signature = void(boost::system::error_code, join_result<V>);
     static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
@@ -133,7 +138,7 @@ class set_state final : public task_group<V, set_state<V>> {
       if (value)
         return {ec, std::move(*value)};
       if (!ec)
-        ec = boost::asio::error::not_found;
+        ec = located(boost::asio::error::not_found, location);
       return {ec, join_result<V>(boost::system::in_place_error, join_error())};
     }
   };
@@ -181,7 +186,7 @@ struct shutdown_op {
         // aborted and end on their own; keep draining.
       }
     } else if (ec) {
-      return self.complete(ec);
+      return self.complete(located(ec, Take::shutdown_location));
     } else if (!next) {
       return self.complete({});
     }
@@ -207,7 +212,9 @@ struct join_all_op {
       started = true;
       self.reset_cancellation_state(boost::asio::enable_total_cancellation());
       results.reserve(state->size());
-    } else if (ec || !next) {
+    } else if (ec) {
+      return self.complete(located(ec, Take::join_all_location), std::move(results));
+    } else if (!next) {
       return self.complete(ec, std::move(results));
     } else {
       results.push_back(std::move(*next));

@@ -42,6 +42,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/recycling_allocator.hpp>
+#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <memory>
@@ -119,10 +120,13 @@ struct op_allocator<std::allocator<T>> {
 //
 // Locking: this service's mutex, then a group's mutex, never the reverse.
 // Operations link and unlink themselves without holding a group's mutex.
-class join_service final : public net::detail::execution_context_service_base<join_service> {
+class join_service final : public net::execution_context::service {
  public:
-  explicit join_service(net::execution_context& ctx)
-      : net::detail::execution_context_service_base<join_service>(ctx) {}
+  // The service's identity for use_service (Asio's public way of defining
+  // a service: a static execution_context::id member named `id`).
+  static inline net::execution_context::id id;
+
+  explicit join_service(net::execution_context& ctx) : net::execution_context::service(ctx) {}
 
   // Links a waiting operation. Does nothing once the context shut down.
   void link(join_op_base* op) {
@@ -259,6 +263,22 @@ class join_cancellation {
   std::uint64_t seq_;
 };
 
+// `code` carrying the source location `where`, whose function names the
+// joinery operation (ec.what() prints it; comparisons ignore it). `where`
+// must have static storage duration.
+inline boost::system::error_code located(boost::system::error_code code,
+                                         const boost::source_location& where) noexcept {
+  return boost::system::error_code(code, &where);
+}
+
+// A static source location `var` for the joinery operation `name`, declared
+// at (file, line).
+#define JOINERY_LOCATION(var, name)             \
+  static constexpr boost::source_location var { \
+    __FILE__, __LINE__, name                    \
+  }
+#define JOINERY_OPERATION_LOCATION(name) JOINERY_LOCATION(location, name)
+
 // Delivery as `void(error_code, std::optional<Value>)`, nullopt meaning
 // "nothing to deliver" (an empty group, or an error): the usual policy base.
 template <class Value>
@@ -272,6 +292,7 @@ struct optional_delivery {
 };
 
 // State must derive from group_core. Take is a policy:
+//   JOINERY_OPERATION_LOCATION("joinery::...");   // names the operation in its error codes
 //   using value_type = ...;                       // what the join takes
 //   using signature = void(error_code, ...);      // the completion signature
 //   static bool is_empty(const State&) noexcept;  // the group has no task
@@ -406,7 +427,7 @@ class join_op final : public join_op_base {
       std::unique_lock lock(state->mutex_);
       state->inflight_ = nullptr;
       if (state->closed_ || state->cancel_requested_) {
-        ec = net::error::operation_aborted;
+        ec = located(net::error::operation_aborted, Take::location);
       } else if (!(t = state->pop_ready_locked()) && !Take::is_empty(*state)) {
         // Woken for a result someone else took (try_join_next): wait on,
         // linked into our context's join_service first (outside the lock;
@@ -516,7 +537,8 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
     // One waiter at a time, like tokio's &mut self: a second concurrent join
     // is refused rather than queued, so results cannot be split unpredictably
     // between two consumers.
-    return post_empty<Take>(std::forward<Handler>(handler), ex, net::error::already_started);
+    return post_empty<Take>(std::forward<Handler>(handler), ex,
+                            located(net::error::already_started, Take::location));
   }
   const std::uint64_t seq = ++state->next_seq_;
 

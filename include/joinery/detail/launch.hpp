@@ -19,9 +19,9 @@
 //   - its cancellation state is attached to a signal the task owns (so any
 //     abort, however late, finds a live signal);
 //   - the entry frame reports the outcome directly, with no extra hop.
-// The pieces are Asio internals that have kept their shape from Boost 1.81
-// on; the static_asserts below catch a change at compile time.
+// The pieces are Asio internals (see asio_internals.hpp).
 
+#include <joinery/detail/asio_internals.hpp>
 #include <joinery/detail/task.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -74,10 +74,9 @@ class awaitable_fn {
 };
 
 template <class V, class Produced>
-inline constexpr bool result_compatible_v = std::is_void_v<V>
-                                                ? std::is_void_v<Produced>
-                                                : (!std::is_void_v<Produced> &&
-                                                   std::is_constructible_v<V, Produced>);
+inline constexpr bool result_compatible_v =
+    std::is_void_v<V> ? std::is_void_v<Produced>
+                      : (!std::is_void_v<Produced> && std::is_constructible_v<V, Produced>);
 
 // --- Serial executors. -----------------------------------------------------
 //
@@ -103,18 +102,6 @@ struct is_any_executor<net::execution::any_executor<Props...>> : std::true_type 
 template <>
 struct is_any_executor<net::any_io_executor> : std::true_type {};
 
-// True when the io_context promised to be run by one thread: constructed
-// with concurrency hint 1 (or one of the lock-free "unsafe" hints).
-inline bool is_single_threaded(net::io_context& ctx) {
-#if defined(BOOST_ASIO_HAS_IOCP)
-  (void)ctx;
-  return false;
-#else
-  const int hint = net::use_service<net::detail::scheduler>(ctx).concurrency_hint();
-  return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
-#endif
-}
-
 // Whether `ex` already runs one handler at a time. Cheap for everything but
 // a type-erased io_context executor, whose context is asked once per call.
 template <class Ex>
@@ -122,14 +109,14 @@ bool is_serial_executor(const Ex& ex) {
   if constexpr (is_strand_v<Ex>) {
     return true;
   } else if constexpr (std::is_same_v<Ex, net::io_context::executor_type>) {
-    return is_single_threaded(ex.context());
+    return context_is_single_threaded(ex.context());
   } else if constexpr (is_any_executor<Ex>::value) {
     if (ex.template target<net::strand<net::io_context::executor_type>>() ||
         ex.template target<net::strand<net::any_io_executor>>() ||
         ex.template target<net::strand<net::thread_pool::executor_type>>())
       return true;
     if (auto* io = ex.template target<net::io_context::executor_type>())
-      return is_single_threaded(io->context());
+      return context_is_single_threaded(io->context());
     return false;
   } else {
     return false;
@@ -187,8 +174,6 @@ E task_executor_for(const Ex& ex, bool serial) {
 
 // --- The coroutine runner. -------------------------------------------------
 
-using entry_point = net::detail::awaitable_thread_entry_point;
-
 // The bottom frame of a task's coroutine stack. `guard` reports the outcome
 // when this frame is destroyed: after the body ran, or unrun when the
 // executor is destroyed first (then the task is reported cancelled).
@@ -217,11 +202,8 @@ class coro_launcher {
   using task_executor = typename Task::executor_type;
 
  public:
-  using thread_type = net::detail::awaitable_thread<task_executor>;
-  static_assert(std::is_constructible_v<thread_type, net::awaitable<entry_point, task_executor>,
-                                        const task_executor&, net::cancellation_slot,
-                                        net::cancellation_state>,
-                "joinery: this Boost's awaitable_thread has changed shape; see launch.hpp");
+  using thread_type = awaitable_thread<task_executor>;
+  static_assert(check_awaitable_thread<task_executor>());
 
   coro_launcher(Task* t, net::awaitable<entry_point, task_executor> entry) noexcept
       : task_(t), entry_(std::move(entry)) {}

@@ -25,7 +25,6 @@
 #include <joinery/join_error.hpp>
 
 #include <absl/container/flat_hash_set.h>
-#include <absl/container/internal/raw_hash_set.h>
 
 #include <cassert>
 #include <cstddef>
@@ -104,6 +103,9 @@ class map_state final : public task_group<V, map_state<K, V, Hash, KeyEqual>> {
 
   // The join policy (see join_op.hpp).
   struct take_policy : optional_delivery<value_type> {
+    JOINERY_OPERATION_LOCATION("joinery::join_map::async_join_next");
+    JOINERY_LOCATION(shutdown_location, "joinery::join_map::async_shutdown");
+    JOINERY_LOCATION(join_all_location, "joinery::join_map::async_join_all");
     static bool is_empty(const map_state& s) noexcept { return s.table_.empty(); }
     static value_type take(map_state& s, task_header* t) noexcept { return s.take(t); }
   };
@@ -201,9 +203,20 @@ class map_state final : public task_group<V, map_state<K, V, Hash, KeyEqual>> {
     return n;
   }
 
-  // Tasks the map can hold before its table grows.
+  // Tasks the map can hold before its table grows. abseil's public
+  // capacity() counts slots; a table grows when it is 7/8 full (6 of 7
+  // slots with 8-wide probe groups, i.e. without SSE2). This is abseil's
+  // load policy from 2018 to today, pinned by the "capacity" test.
   std::size_t capacity() const noexcept {
-    return absl::container_internal::CapacityToGrowth(table_.capacity());
+    const std::size_t slots = table_.capacity();
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+    constexpr bool narrow_groups = false;
+#else
+    constexpr bool narrow_groups = true;
+#endif
+    if (narrow_groups && slots == 7)
+      return 6;
+    return slots - slots / 8;
   }
 
   void reserve(std::size_t n) { table_.reserve(n); }

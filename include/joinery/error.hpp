@@ -1,0 +1,102 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_ERROR_HPP
+#define JOINERY_ERROR_HPP
+
+// joinery::error: what the error codes of joinery's operations mean.
+//
+// A join completes with an error_code only when the *wait* went wrong; a
+// task's own failure travels in its join_result. joinery completes with
+// Asio's codes, because that is what Asio users compare against:
+//   - boost::asio::error::operation_aborted: the wait was cancelled, or the
+//     group was destroyed while it waited;
+//   - boost::asio::error::already_started: another wait of the same kind is
+//     pending (one async_join_next per group, one async_join per key, one
+//     async_wait per join_handle);
+//   - boost::asio::error::not_found: there is nothing to wait for (a key that
+//     is not in the map, a join_handle whose outcome was already delivered).
+// Every such code carries a source location whose function is the joinery
+// operation that returned it, so ec.what() says which
+// ("... [system:114 at ... in function 'joinery::join_map::async_join_next']").
+//
+// The conditions below name the two that Asio's generic messages do not
+// explain, and compare equal to the Asio code joinery returns for them:
+//
+//   if (ec == joinery::error::join_in_progress) ...  // same as already_started
+//
+// NOTE: they are error *conditions* (like std::errc), not codes: joinery
+// never completes with a code of this category, so that comparisons with
+// Asio's codes keep working.
+
+#include <boost/asio/error.hpp>
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/error_condition.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace joinery::error {
+
+enum condition {
+  // A second wait of the same kind while one is pending: a second
+  // async_join_next (or async_join_next_with_id) on a group, a second
+  // async_join on the same key, a second async_wait on a join_handle.
+  // Matches boost::asio::error::already_started.
+  join_in_progress = 1,
+
+  // Nothing to wait for: async_join on a key that is not in the map (or
+  // whose task left it without finishing), async_wait on a join_handle with
+  // no task or whose outcome was already delivered. Matches
+  // boost::asio::error::not_found.
+  nothing_to_join,
+};
+
+namespace detail {
+
+class category_impl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "joinery"; }
+
+  std::string message(int ev) const override {
+    switch (ev) {
+      case join_in_progress:
+        return "joinery: a wait of this kind is already pending (one async_join_next per group, "
+               "one async_join per key, one async_wait per join_handle)";
+      case nothing_to_join:
+        return "joinery: nothing to join (the key is not in the map, or the task's outcome was "
+               "already delivered)";
+      default:
+        return "joinery: unknown error condition";
+    }
+  }
+
+  bool equivalent(const boost::system::error_code& code, int condition) const noexcept override {
+    switch (condition) {
+      case join_in_progress:
+        return code == boost::asio::error::already_started;
+      case nothing_to_join:
+        return code == boost::asio::error::not_found;
+      default:
+        return false;
+    }
+  }
+};
+
+}  // namespace detail
+
+// The category of joinery's error conditions ("joinery").
+inline const boost::system::error_category& category() noexcept {
+  static const detail::category_impl instance;
+  return instance;
+}
+
+inline boost::system::error_condition make_error_condition(condition c) noexcept {
+  return boost::system::error_condition(static_cast<int>(c), category());
+}
+
+}  // namespace joinery::error
+
+template <>
+struct boost::system::is_error_condition_enum<joinery::error::condition> : std::true_type {};
+
+#endif  // JOINERY_ERROR_HPP
