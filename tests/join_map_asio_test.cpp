@@ -10,6 +10,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
@@ -140,24 +141,29 @@ TEST_CASE("join_map: the join uses and frees the handler's associated allocator"
 }
 
 TEST_CASE(
-    "join_map: tasks get a strand of their own on a multi-threaded context, none on a "
-    "single-threaded one",
+    "join_map: tasks get a serializing executor of their own on a multi-threaded context, "
+    "none on a single-threaded one",
     "[join_map][executor]") {
-  auto task_is_on_strand = [](net::io_context& ioc) {
-    bool on_strand = false;
+  // Returns whether the task ran on an executor of its own (not the bare
+  // io_context executor), and whether that executor runs in this thread
+  // while the task runs.
+  auto task_executor = [](net::io_context& ioc) {
+    bool own = false, running_here = false;
     int_map map(ioc.get_executor());
     map.spawn(1, [&]() -> awaitable<int> {
       auto ex = co_await net::this_coro::executor;
-      on_strand = ex.target<net::strand<net::io_context::executor_type>>() != nullptr;
+      own = ex.target<net::io_context::executor_type>() == nullptr;
+      net::dispatch(ex,
+                    [&] { running_here = true; });  // runs inline only on the task's own executor
       co_return 1;
     });
     ioc.run_for(1s);
-    return on_strand;
+    return std::pair(own, running_here);
   };
   net::io_context any_threads;
-  CHECK(task_is_on_strand(any_threads));
+  CHECK(task_executor(any_threads) == std::pair(true, true));
   net::io_context one_thread(1);
-  CHECK_FALSE(task_is_on_strand(one_thread));
+  CHECK(task_executor(one_thread).first == false);
   // A map on a strand runs its tasks on that strand.
   net::io_context ioc;
   auto strand = net::make_strand(ioc);

@@ -150,7 +150,8 @@ TEST_CASE(
         CHECK(map.size() == left);
       }
       CHECK(map.empty());
-      CHECK_FALSE(co_await map.async_join_next());
+      auto joined = co_await map.async_join_next();
+      CHECK_FALSE(joined);
     }
   });
 }
@@ -187,7 +188,8 @@ TEST_CASE(
     REQUIRE(next);
     CHECK(next->first == 7);
     CHECK(next->second.value() == 2);
-    CHECK_FALSE(co_await map.async_join_next());
+    auto joined = co_await map.async_join_next();
+    CHECK_FALSE(joined);
     CHECK(first.is_finished());
   });
 }
@@ -275,7 +277,8 @@ TEST_CASE("join_map: an empty map joins to nullopt at once, async and try (AC-02
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
-    CHECK_FALSE(co_await map.async_join_next());
+    auto joined = co_await map.async_join_next();
+    CHECK_FALSE(joined);
     CHECK_FALSE(map.try_join_next());
     CHECK(map.empty());
     CHECK(map.size() == 0);
@@ -448,7 +451,8 @@ TEST_CASE("join_map: a move leaves the source empty and usable, the target owns 
     a.spawn(1, value_after(2ms, 1));
     int_map b(std::move(a));
     CHECK(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is specified
-    CHECK_FALSE(co_await a.async_join_next());
+    auto joined = co_await a.async_join_next();
+    CHECK_FALSE(joined);
     CHECK(b.size() == 1);
     a.spawn(2, value_now(2));
     auto na = co_await a.async_join_next();
@@ -541,7 +545,8 @@ TEST_CASE("join_map: a spawn that throws leaves the map unchanged and starts no 
     auto next = co_await map.async_join_next();
     REQUIRE(next);
     CHECK(next->first == 1);
-    CHECK_FALSE(co_await map.async_join_next());
+    auto joined = co_await map.async_join_next();
+    CHECK_FALSE(joined);
   });
 }
 

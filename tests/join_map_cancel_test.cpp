@@ -281,7 +281,8 @@ TEST_CASE(
       map.detach_all();
       CHECK(map.size() == 0);
       CHECK_FALSE(map.contains(0));
-      CHECK_FALSE(co_await map.async_join_next());
+      auto joined = co_await map.async_join_next();
+      CHECK_FALSE(joined);
       CHECK_FALSE(map.abort(0));  // detached tasks are no longer in the map
     }
     CHECK_FALSE(h.is_finished());

@@ -54,7 +54,8 @@ TEST_CASE("join_set: results come in completion order; size counts tasks until j
     }
     CHECK(order == std::vector<int>{2, 1, 0});
     CHECK(set.empty());
-    CHECK_FALSE(co_await set.async_join_next());
+    auto joined = co_await set.async_join_next();
+    CHECK_FALSE(joined);
   });
 }
 

@@ -155,7 +155,8 @@ awaitable<void> lifecycles(long count, std::uint32_t seed, lifecycle_figures& f)
     }
   }
   REQUIRE(map.empty());
-  REQUIRE_FALSE(co_await map.async_join_next());
+  auto joined = co_await map.async_join_next();
+  REQUIRE_FALSE(joined);
 }
 
 void run_lifecycles(long count, int threads, int seeds) {

@@ -55,10 +55,9 @@ class abort_handle {
 
 namespace detail {
 
-// A new abort_handle for a task the caller holds a reference to.
+// A new abort_handle for a task the caller keeps alive meanwhile.
 inline abort_handle handle_for(task_header* t) noexcept {
-  t->add_ref();
-  return abort_handle(task_ref<>(t));
+  return abort_handle(task_ref<>::share(t));
 }
 
 }  // namespace detail

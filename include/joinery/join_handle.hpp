@@ -31,8 +31,14 @@
 //     abort_handles are thread-safe.
 
 #include <joinery/abort_handle.hpp>
+#include <joinery/detail/blocking_task.hpp>
 #include <joinery/detail/config.hpp>
+#include <joinery/detail/coro_task.hpp>
+#include <joinery/detail/executor_target.hpp>
 #include <joinery/detail/group_ops.hpp>
+#include <joinery/detail/serial_executor.hpp>
+#include <joinery/detail/set_state.hpp>
+#include <joinery/detail/spawn_args.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
@@ -40,7 +46,6 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/execution_context.hpp>
-#include <boost/asio/is_executor.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <type_traits>
@@ -53,11 +58,12 @@ class join_handle {
   static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
                 "joinery::join_handle: V must be void or nothrow-move-constructible");
 
-  using state_type = detail::set_state<V>;
+  using state_type = detail::handle_state<V>;
   using wait_policy = typename state_type::wait_policy;
 
  public:
-  using value_type = V;  // what the task produces
+  using output_type = V;              // what the task produces
+  using value_type = join_result<V>;  // what async_wait delivers
   using executor_type = boost::asio::any_io_executor;
   using wait_signature = void(boost::system::error_code, join_result<V>);
 
@@ -99,10 +105,8 @@ class join_handle {
   // the default for async_wait's handler.
   executor_type get_executor() const noexcept { return executor_; }
 
-  // Waits for the task's outcome.
-  //
-  // Always returns immediately; the handler is called exactly once, never
-  // from inside this function. Completion signature:
+  // Waits for the task's outcome: join_map::async_join_next for a group of
+  // one task. Completion signature:
   //   void(boost::system::error_code ec, join_result<V> result)
   // Returns:
   //   - (success, value or join_error) the task's outcome;
@@ -111,11 +115,11 @@ class join_handle {
   //   - (already_started, -)    another wait is pending;
   //   - (not_found, -)          the outcome was already delivered, or the
   //                             handle has no task.
-  // ("-": a join_result holding a default join_error.)
-  // Per-Operation Cancellation: terminal, partial and total cancellation end
-  // the wait only; the task runs on and its outcome is kept.
-  // Executor: the handler runs through its associated executor, by default
-  // get_executor().
+  // ("-": a join_result holding a default join_error, which is neither
+  // cancelled nor an exception.) Never completes inside the call;
+  // cancellation (terminal, partial, total) ends the wait only: the task
+  // runs on and its outcome is kept. The handler runs through its associated
+  // executor, by default get_executor().
   template <BOOST_ASIO_COMPLETION_TOKEN_FOR(wait_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_wait(CompletionToken&& token = detail::default_token_t<executor_type>()) {
@@ -158,38 +162,32 @@ class join_handle {
 namespace detail {
 
 template <class TaskOrFactory>
-using spawned_value_t = typename awaitable_traits<
-    factory_result_t<decltype(as_task_fn(std::declval<TaskOrFactory>()))>>::value_type;
+using spawned_value_t = typename awaitable_traits<spawned_awaitable_t<TaskOrFactory>>::value_type;
 
+// A join_handle for the task launch(state) launches.
 template <class V, class Ex, class Launch>
 join_handle<V> make_join_handle(const Ex& ex, Launch&& launch) {
-  core_ref<set_state<V>> state(new set_state<V>());
-  task_header* t = state->add([&] { return launch(state.get()); });
-  t->add_ref();
-  return join_handle<V>(std::move(state), task_ref<>(t), boost::asio::any_io_executor(ex));
+  core_ref<handle_state<V>> state(new handle_state<V>());
+  task_header* t = state->add([&](std::size_t) { return launch(state.get()); });
+  return join_handle<V>(std::move(state), task_ref<>::share(t), boost::asio::any_io_executor(ex));
 }
-
-template <class Ex>
-inline constexpr bool is_any_executor_v =
-    boost::asio::execution::is_executor<Ex>::value || boost::asio::is_executor<Ex>::value;
 
 }  // namespace detail
 
 // Starts `task` (an awaitable, or a callable returning one, kept alive until
 // the task ends, and given the task's own task_id if it takes one) on the
-// executor `ex`, and returns its join_handle. The task
-// starts at once, never inside this call. Aborts reach it through its own
-// executor: a strand or single-threaded context as is, else a strand of its
-// own (see join_map.hpp). Strong guarantee: if this throws, no task runs.
+// executor `ex`, and returns its join_handle. The task starts at once, never
+// inside this call. Aborts reach it serialized with it, as in a join_map
+// (see join_map.hpp). Strong guarantee: if this throws, no task runs.
 template <class Executor, class TaskOrFactory>
-  requires detail::is_any_executor_v<Executor> &&
+  requires detail::is_executor_v<Executor> &&
            (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
     detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex, TaskOrFactory&& task) {
   using V = detail::spawned_value_t<TaskOrFactory>;
-  return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
-    return detail::launch_coro<V>(state, ex, detail::is_serial_executor(ex),
-                                  detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
+  return detail::make_join_handle<V>(ex, [&](detail::handle_state<V>* state) {
+    return detail::launch_coro_task<V>(state, ex, detail::is_serial_executor(ex),
+                                       detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
   });
 }
 
@@ -206,13 +204,13 @@ template <class ExecutionContext, class TaskOrFactory>
 // its join_handle. Aborted before it starts, it never runs and is reported
 // cancelled; once started it runs to completion and keeps its value.
 template <class Executor, class F>
-  requires detail::is_any_executor_v<Executor>
+  requires detail::is_executor_v<Executor>
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
     std::invoke_result_t<std::decay_t<F>&>>
 spawn_blocking_on(const Executor& ex, F&& f) {
   using V = std::invoke_result_t<std::decay_t<F>&>;
-  return detail::make_join_handle<V>(ex, [&](detail::set_state<V>* state) {
-    return detail::launch_blocking<V>(state, ex, std::forward<F>(f), 0);
+  return detail::make_join_handle<V>(ex, [&](detail::handle_state<V>* state) {
+    return detail::launch_blocking_task<V>(state, ex, std::forward<F>(f), 0);
   });
 }
 

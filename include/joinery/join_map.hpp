@@ -42,17 +42,18 @@
 // reach the map safely from any thread, and abort() may be called through
 // an abort_handle from any thread.
 //
-// Aborts are delivered to a task through the task's own executor, which must
-// run one handler at a time (Asio's rule for cancellation_signal::emit):
+// Aborts are delivered serialized with the task they cancel (Asio's rule for
+// cancellation_signal::emit):
 //   - spawned on a strand, or on an io_context constructed with concurrency
-//     hint 1, the task runs right there;
-//   - otherwise, when the task's awaitable executor type can hold a strand
-//     (any_io_executor, the default), joinery gives the task a strand of its
-//     own over the executor: tasks still run in parallel, each one
-//     serialized with its own aborts;
+//     hint 1, the task runs right there and an abort is posted there;
+//   - otherwise, when the task's awaitable executor type can hold it
+//     (any_io_executor, the default), the task runs on an executor of its
+//     own over the spawning one, which runs each of its handlers under a
+//     per-task lock; an abort emits under the same lock, from any thread.
+//     Tasks still run in parallel (detail/serialized_executor.hpp);
 //   - a map typed on a concrete non-strand executor (say
 //     join_map<K, V, Hash, Eq, io_context::executor_type>) cannot wrap its
-//     tasks in strands, so it requires that executor's context to be run by
+//     tasks' executor, so it requires that executor's context to be run by
 //     one thread at a time. Type the map on a strand
 //     (strand<io_context::executor_type>) when several threads run it.
 //
@@ -83,17 +84,16 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/config.hpp>
-#include <joinery/detail/group_ops.hpp>
-#include <joinery/detail/join_op.hpp>
-#include <joinery/detail/launch.hpp>
+#include <joinery/detail/default_hash.hpp>
+#include <joinery/detail/group_owner.hpp>
 #include <joinery/detail/map_state.hpp>
+#include <joinery/detail/spawn_args.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/compose.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -106,7 +106,6 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace joinery {
 
@@ -129,8 +128,11 @@ template <class K, class V, class Executor>
 using join_map_on = join_map<K, V, default_hash<K>, default_key_equal<K>, Executor>;
 
 template <class K, class V, class Hash, class KeyEqual, class Executor>
-class join_map {
-  static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const K&>,
+class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Executor>,
+                                            detail::map_state<K, V, detail::hash_for_t<K, Hash>,
+                                                              detail::key_equal_for_t<K, KeyEqual>>,
+                                            Executor> {
+  static_assert(detail::can_hash_keys_v<K, Hash>,
                 "joinery::join_map: the key type K cannot be hashed by Hash. Give K an "
                 "AbslHashValue overload or a std::hash specialization, or pass a hash type as "
                 "join_map's third template argument");
@@ -143,28 +145,36 @@ class join_map {
                 "joinery::join_map: V must be void or nothrow-move-constructible (wrap it in "
                 "std::unique_ptr if needed)");
 
-  using state_type = detail::map_state<K, V, Hash, KeyEqual>;
-  using table_type = typename state_type::table_type;
+  // The hash and equality in use: Hash and KeyEqual, unless a static_assert
+  // above failed.
+  using usable_hash = detail::hash_for_t<K, Hash>;
+  using usable_key_equal = detail::key_equal_for_t<K, KeyEqual>;
+  using state_type = detail::map_state<K, V, usable_hash, usable_key_equal>;
+  using owner = detail::group_owner<join_map, state_type, Executor>;
+  friend owner;
 
  public:
   using key_type = K;
   using mapped_type = V;  // what each task produces
+  using output_type = V;  // the same, named as join_set and join_handle name it
   using executor_type = Executor;
   using hasher = Hash;
   using key_equal = KeyEqual;
   // What a join delivers: a key and its task's outcome.
   using value_type = std::pair<K, join_result<V>>;
   using join_signature = void(boost::system::error_code, std::optional<value_type>);
-  using shutdown_signature = void(boost::system::error_code);
-  using join_all_signature = void(boost::system::error_code, std::vector<value_type>);
-  using key_iterator = detail::key_iterator<K, table_type>;
+  using key_iterator = detail::key_iterator<K, typename state_type::table_type>;
   using key_range = std::ranges::subrange<key_iterator>;
+
+  // Inherited from detail::group_owner (documented there): get_executor(),
+  // size(), empty(), contains_task(id), abort_all(), detach_all(),
+  // async_join_all(token), async_shutdown(token).
 
   // --- Construction ------------------------------------------------------
 
   // An empty map whose tasks run on `ex` and whose join handlers default to
   // `ex`. Does not allocate until the first spawn.
-  explicit join_map(const executor_type& ex) : join_map(ex, 0) {}
+  explicit join_map(const executor_type& ex) : owner(ex) {}
 
   // An empty map on the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
@@ -174,48 +184,35 @@ class join_map {
 
   // An empty map with room for `capacity` tasks and the given hash and
   // equality (see the note on hashing in detail/default_hash.hpp).
-  join_map(const executor_type& ex, std::size_t capacity, const Hash& hash = Hash(),
-           const KeyEqual& eq = KeyEqual())
-      : executor_(ex), serial_(detail::is_serial_executor(ex)), hash_(hash), eq_(eq) {
+  join_map(const executor_type& ex, std::size_t capacity, const usable_hash& hash = usable_hash(),
+           const usable_key_equal& eq = usable_key_equal())
+      : owner(ex), hash_(hash), eq_(eq) {
     if (capacity)
-      state_ = make_state(capacity);
+      this->state().reserve(capacity);
   }
 
   // Takes over `other`'s tasks and pending join; `other` is left empty and
   // usable (on the same executor).
   join_map(join_map&& other) noexcept
-      : executor_(other.executor_),
-        serial_(other.serial_),
-        hash_(other.hash_),
-        eq_(other.eq_),
-        state_(std::move(other.state_)) {}
+      : owner(std::move(other)), hash_(other.hash_), eq_(other.eq_) {}
 
   // Aborts the tasks this map held (as destruction does), then takes over
   // `other`'s. Self-assignment does nothing.
   join_map& operator=(join_map&& other) noexcept {
     if (this != &other) {
-      reset();
-      executor_ = other.executor_;
-      serial_ = other.serial_;
+      owner::operator=(std::move(other));
       hash_ = other.hash_;
       eq_ = other.eq_;
-      state_ = std::move(other.state_);
     }
     return *this;
   }
 
-  join_map(const join_map&) = delete;
-  join_map& operator=(const join_map&) = delete;
-
-  // Aborts every task still in the map and returns without waiting.
-  ~join_map() { reset(); }
-
-  // The executor tasks are spawned on and join handlers default to.
-  executor_type get_executor() const noexcept { return executor_; }
+  // Destruction aborts every task still in the map and returns without
+  // waiting (see the overview).
 
   // The hash and equality the map was constructed with.
-  hasher hash_function() const { return hash_; }
-  key_equal key_eq() const { return eq_; }
+  usable_hash hash_function() const { return hash_; }
+  usable_key_equal key_eq() const { return eq_; }
 
   // --- Spawning ------------------------------------------------------------
   //
@@ -230,7 +227,7 @@ class join_map {
   // awaitable executor type E must be constructible from executor_type.
   template <class T, class E>
   abort_handle spawn(K key, boost::asio::awaitable<T, E> task) {
-    return spawn_impl(std::move(key), executor_, serial_, std::move(task));
+    return this->spawn_coro(under(key), this->executor_, this->serial_, std::move(task));
   }
 
   // Spawns `f()` (which returns an awaitable) under `key` on get_executor().
@@ -239,7 +236,7 @@ class join_map {
   // the task's own id (the id the abort_handle and the join_error carry).
   template <detail::task_factory F>
   abort_handle spawn(K key, F&& f) {
-    return spawn_impl(std::move(key), executor_, serial_, std::forward<F>(f));
+    return this->spawn_coro(under(key), this->executor_, this->serial_, std::forward<F>(f));
   }
 
   // As spawn, on the executor `ex` instead (a strand, another io_context,
@@ -247,8 +244,8 @@ class join_map {
   template <class Ex, class TaskOrFactory>
     requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
   abort_handle spawn_on(K key, const Ex& ex, TaskOrFactory&& task) {
-    return spawn_impl(std::move(key), ex, detail::is_serial_executor(ex),
-                      std::forward<TaskOrFactory>(task));
+    return this->spawn_coro(under(key), ex, detail::is_serial_executor(ex),
+                            std::forward<TaskOrFactory>(task));
   }
 
   // Runs the synchronous `f()` (returning V) on the default blocking pool.
@@ -263,10 +260,7 @@ class join_map {
   // As spawn_blocking, on the executor `ex` (e.g. your own thread_pool).
   template <class Ex, class F>
   abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f) {
-    state_type& st = state();
-    return detail::handle_for(st.spawn(std::move(key), [&](std::size_t h) {
-      return detail::launch_blocking<V>(&st, ex, std::forward<F>(f), h);
-    }));
+    return this->spawn_blocking_with(under(key), ex, std::forward<F>(f));
   }
 
   // --- Joining -------------------------------------------------------------
@@ -290,6 +284,7 @@ class join_map {
   //   - (operation_aborted, nullopt)  the wait was cancelled, or the map was
   //                               destroyed while waiting;
   //   - (already_started, nullopt)    another join is still pending.
+  // The error codes carry the operation's name (ec.what(); see error.hpp).
   //
   // Per-Operation Cancellation: terminal, partial and total cancellation all
   // end the wait with operation_aborted. Cancelling the wait has no effect on
@@ -303,8 +298,10 @@ class join_map {
   // get_executor(). It is where the result is taken out of the map, so it
   // must be the map's thread (see the threading model).
   //
-  // Lifetimes: the operation keeps the map's shared core alive, not the map;
-  // the map may be moved while it is pending.
+  // Lifetimes: the operation keeps the map's shared state alive, not the
+  // map; the map may be moved while it is pending.
+  //
+  // Thread safety: as every member, from the map's thread only.
   //
   //   while (auto next = co_await map.async_join_next())
   //     handle(next->first, std::move(next->second));
@@ -312,7 +309,7 @@ class join_map {
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_next(CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return boost::asio::async_initiate<CompletionToken, join_signature>(
-        initiate_async_join_next(state_ref(), executor_), token);
+        initiate_async_join_next(this->state_ref(), this->executor_), token);
   }
 
   // A finished task's key and outcome, if one is ready; never waits. Leaves
@@ -321,39 +318,7 @@ class join_map {
   [[nodiscard(
       "the result holds a task's outcome, which is lost if ignored")]] std::optional<value_type>
   try_join_next() {
-    return detail::try_join<take_policy>(state_.get());
-  }
-
-  // Aborts every task and waits until all of them have ended, discarding
-  // their outcomes; the map is empty when it completes. Like
-  // async_join_next: never completes inside the call; completion signature
-  // void(boost::system::error_code); cancellation (any type) stops the
-  // waiting with operation_aborted and leaves the remaining (aborted) tasks
-  // in the map. Tasks that ignore cancellation, or blocking tasks already
-  // running, delay it until they end.
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_compose<CompletionToken, shutdown_signature>(
-        detail::shutdown_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
-        executor_);
-  }
-
-  // Joins every task, in completion order, until the map is empty, and
-  // delivers all their keys and outcomes at once. Unlike tokio's join_all, a
-  // task that failed or was cancelled does not stop the others: every
-  // outcome is in the vector. Like async_join_next: never completes inside
-  // the call; completion signature
-  //   void(boost::system::error_code, std::vector<value_type>)
-  // (empty vector for an empty map); cancellation (any type) completes it
-  // with operation_aborted and the outcomes collected so far, leaving the
-  // remaining tasks in the map.
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_compose<CompletionToken, join_all_signature>(
-        detail::join_all_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
-        executor_);
+    return detail::try_join<take_policy>(this->state_if_any());
   }
 
   // --- Aborting ------------------------------------------------------------
@@ -378,58 +343,38 @@ class join_map {
   // matched stay aborted and the exception propagates.
   template <class Pred>
   std::size_t abort_matching(Pred pred) {
-    return state_ ? state_->abort_matching(pred) : 0;
-  }
-
-  // Aborts every task; they stay in the map (size() is unchanged) until
-  // joined, each reported cancelled unless it had already finished.
-  void abort_all() {
-    if (state_)
-      state_->abort_all();
-  }
-
-  // Removes every task without aborting it: they run on, their
-  // abort_handles still work, and their outcomes are reported to nobody.
-  // The map is empty afterwards; a pending join completes with nullopt.
-  void detach_all() noexcept {
-    if (state_)
-      state_->detach_all();
+    auto* st = this->state_if_any();
+    return st ? st->abort_matching(pred) : 0;
   }
 
   // --- Lookup and capacity -------------------------------------------------
 
   // True if a task for `key` is in the map, finished but unjoined included.
-  bool contains(const K& key) const { return contains_impl(key); }
+  bool contains(const K& key) const { return find(key) != nullptr; }
 
   template <class Q>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   bool contains(const Q& key) const {
-    return contains_impl(key);
+    return find(key) != nullptr;
   }
-
-  // True if the task with this id is in the map. The first call builds an id
-  // index (linear in size()), kept up to date from then on (constant time);
-  // maps that never ask do not pay for it.
-  bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
 
   // The keys of all tasks in the map, in no particular order, as a forward
   // range of const K&. Invalidated by any spawn, join or detach.
   key_range keys() const {
-    if (!state_)
+    auto* st = this->state_if_any();
+    if (!st)
       return key_range(key_iterator(), key_iterator());
-    return key_range(key_iterator(state_->table_.begin()), key_iterator(state_->table_.end()));
+    return key_range(key_iterator(st->begin()), key_iterator(st->end()));
   }
 
-  // Number of tasks in the map, finished but unjoined ones included.
-  std::size_t size() const noexcept { return state_ ? state_->table_.size() : 0; }
-
-  bool empty() const noexcept { return size() == 0; }
-
-  // How many tasks the map can hold before its tables grow.
-  std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  // How many tasks the map can hold before its table grows.
+  std::size_t capacity() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->capacity() : 0;
+  }
 
   // Makes room for `n` tasks in total (not n more).
-  void reserve(std::size_t n) { state().reserve(n); }
+  void reserve(std::size_t n) { this->state().reserve(n); }
 
   // Gives back as much memory as the current size allows.
   void shrink_to_fit() { shrink_to(0); }
@@ -437,8 +382,8 @@ class join_map {
   // Shrinks the capacity, but not below max(n, size()). No-op if the
   // capacity is already at most n.
   void shrink_to(std::size_t n) {
-    if (state_)
-      state_->shrink_to(n);
+    if (auto* st = this->state_if_any())
+      st->shrink_to(n);
   }
 
   // Prints the keys with their task ids: `join_map{"a": #12, "b": #13}`
@@ -447,9 +392,9 @@ class join_map {
     requires requires(std::ostream& o, const K& k) { o << k; }
   {
     os << "join_map{";
-    if (map.state_) {
+    if (auto* st = map.state_if_any()) {
       bool first = true;
-      for (const auto& slot : map.state_->table_) {
+      for (const auto& slot : *st) {
         if (!first)
           os << ", ";
         first = false;
@@ -467,59 +412,31 @@ class join_map {
   using take_policy = typename state_type::take_policy;
   using initiate_async_join_next = detail::initiate_join<state_type, take_policy, Executor>;
 
-  detail::core_ref<state_type> make_state(std::size_t capacity) const {
-    return detail::core_ref<state_type>(new state_type(capacity, hash_, eq_));
+  detail::core_ref<state_type> make_state() const {
+    return detail::core_ref<state_type>(new state_type(0, hash_, eq_));
   }
 
-  // The shared state, created on first need (a moved-from map has none).
-  state_type& state() {
-    if (!state_)
-      state_ = make_state(0);
-    return *state_;
+  // Inserts a spawned task under `key` (see group_owner::spawn_coro).
+  static auto under(K& key) {
+    return [&key](state_type& st, auto&& launch) { return st.spawn(std::move(key), launch); };
   }
 
-  detail::core_ref<state_type> state_ref() {
-    state();
-    return state_;
-  }
-
-  void reset() noexcept {
-    if (state_) {
-      state_->shutdown_owner();
-      state_.reset();
-    }
-  }
-
-  template <class Ex, class TaskOrFactory>
-  abort_handle spawn_impl(K&& key, const Ex& ex, bool serial, TaskOrFactory&& task) {
-    state_type& st = state();
-    return detail::handle_for(st.spawn(std::move(key), [&](std::size_t h) {
-      return detail::launch_coro<V>(&st, ex, serial,
-                                    detail::as_task_fn(std::forward<TaskOrFactory>(task)), h);
-    }));
+  template <class Q>
+  detail::task_header* find(const Q& key) const {
+    auto* st = this->state_if_any();
+    return st ? st->find(key) : nullptr;
   }
 
   template <class Q>
   bool abort_impl(const Q& key) {
-    if (!state_)
-      return false;
-    auto it = state_->find(key);
-    if (it == state_->table_.end())
-      return false;
-    it->task->abort();
-    return true;
+    detail::task_header* t = find(key);
+    if (t)
+      t->abort();
+    return t != nullptr;
   }
 
-  template <class Q>
-  bool contains_impl(const Q& key) const {
-    return state_ && state_->find(key) != state_->table_.end();
-  }
-
-  Executor executor_;
-  bool serial_;  // executor_ runs one handler at a time (no per-task strand needed)
-  [[no_unique_address]] Hash hash_;
-  [[no_unique_address]] KeyEqual eq_;
-  detail::core_ref<state_type> state_;
+  [[no_unique_address]] usable_hash hash_;
+  [[no_unique_address]] usable_key_equal eq_;
 };
 
 }  // namespace joinery

@@ -35,14 +35,15 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/config.hpp>
-#include <joinery/detail/group_ops.hpp>
+#include <joinery/detail/group_owner.hpp>
+#include <joinery/detail/set_state.hpp>
+#include <joinery/detail/spawn_args.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/compose.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -51,34 +52,38 @@
 #include <ranges>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace joinery {
 
 template <class V, class Executor = boost::asio::any_io_executor>
-class join_set {
+class join_set : public detail::group_owner<join_set<V, Executor>, detail::set_state<V>, Executor> {
   static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
                 "joinery::join_set: V must be void or nothrow-move-constructible (wrap it in "
                 "std::unique_ptr if needed)");
 
   using state_type = detail::set_state<V>;
+  using owner = detail::group_owner<join_set, state_type, Executor>;
+  friend owner;
 
  public:
-  using value_type = V;  // what each task produces
+  using output_type = V;  // what each task produces
+  // What a join delivers: a task's outcome.
+  using value_type = join_result<V>;
   using result_type = join_result<V>;
   using executor_type = Executor;
   using join_signature = void(boost::system::error_code, std::optional<join_result<V>>);
   using join_with_id_signature = void(boost::system::error_code,
                                       std::optional<std::pair<task_id, join_result<V>>>);
-  using join_all_signature = void(boost::system::error_code, std::vector<join_result<V>>);
-  using shutdown_signature = void(boost::system::error_code);
+
+  // Inherited from detail::group_owner (documented there): get_executor(),
+  // size(), empty(), contains_task(id), abort_all(), detach_all(),
+  // async_join_all(token), async_shutdown(token).
 
   // --- Construction --------------------------------------------------------
 
   // An empty set whose tasks run on `ex` and whose join handlers default to
   // `ex`. Does not allocate until the first spawn.
-  explicit join_set(const executor_type& ex)
-      : executor_(ex), serial_(detail::is_serial_executor(ex)) {}
+  explicit join_set(const executor_type& ex) : owner(ex) {}
 
   // An empty set on the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
@@ -95,41 +100,22 @@ class join_set {
   }
 
   // Takes over `other`'s tasks and pending join; `other` is left empty and
-  // usable.
-  join_set(join_set&& other) noexcept
-      : executor_(other.executor_), serial_(other.serial_), state_(std::move(other.state_)) {}
-
-  // Aborts the tasks this set held (as destruction does), then takes over
-  // `other`'s. Self-assignment does nothing.
-  join_set& operator=(join_set&& other) noexcept {
-    if (this != &other) {
-      reset();
-      executor_ = other.executor_;
-      serial_ = other.serial_;
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
-
-  join_set(const join_set&) = delete;
-  join_set& operator=(const join_set&) = delete;
-
-  // Aborts every task still in the set and returns without waiting.
-  ~join_set() { reset(); }
-
-  // The executor tasks are spawned on and join handlers default to.
-  executor_type get_executor() const noexcept { return executor_; }
+  // usable. Move assignment aborts the tasks this set held first (as
+  // destruction does); destruction aborts every task still in the set and
+  // returns without waiting.
+  join_set(join_set&& other) noexcept = default;
+  join_set& operator=(join_set&& other) noexcept = default;
 
   // --- Spawning ------------------------------------------------------------
   //
-  // Each spawn starts the task at once (never inside the call: its first
-  // step is posted) and returns its abort_handle. Strong guarantee: if
-  // spawning throws, the set is unchanged and no task was started.
+  // As join_map's spawn family, without keys: each spawn starts the task at
+  // once (never inside the call) and returns its abort_handle; if spawning
+  // throws, the set is unchanged and no task was started.
 
   // Spawns the coroutine `task` on get_executor().
   template <class T, class E>
   abort_handle spawn(boost::asio::awaitable<T, E> task) {
-    return spawn_impl(executor_, serial_, std::move(task));
+    return this->spawn_coro(added(), this->executor_, this->serial_, std::move(task));
   }
 
   // Spawns `f()` (which returns an awaitable) on get_executor(); `f` is kept
@@ -137,14 +123,15 @@ class join_set {
   // the task's own id.
   template <detail::task_factory F>
   abort_handle spawn(F&& f) {
-    return spawn_impl(executor_, serial_, std::forward<F>(f));
+    return this->spawn_coro(added(), this->executor_, this->serial_, std::forward<F>(f));
   }
 
   // As spawn, on the executor `ex` instead.
   template <class Ex, class TaskOrFactory>
     requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
   abort_handle spawn_on(const Ex& ex, TaskOrFactory&& task) {
-    return spawn_impl(ex, detail::is_serial_executor(ex), std::forward<TaskOrFactory>(task));
+    return this->spawn_coro(added(), ex, detail::is_serial_executor(ex),
+                            std::forward<TaskOrFactory>(task));
   }
 
   // Runs the synchronous `f()` (returning V) on the default blocking pool.
@@ -158,9 +145,7 @@ class join_set {
   // As spawn_blocking, on the executor `ex` (e.g. your own thread_pool).
   template <class Ex, class F>
   abort_handle spawn_blocking_on(const Ex& ex, F&& f) {
-    state_type& st = state();
-    return detail::handle_for(
-        st.add([&] { return detail::launch_blocking<V>(&st, ex, std::forward<F>(f), 0); }));
+    return this->spawn_blocking_with(added(), ex, std::forward<F>(f));
   }
 
   // Spawns every element of `tasks` (awaitables, or callables returning
@@ -173,9 +158,10 @@ class join_set {
     std::size_t n = 0;
     for (auto&& task : tasks) {
       if constexpr (std::is_rvalue_reference_v<Range&&>)
-        spawn_impl(executor_, serial_, std::move(task));
+        this->spawn_coro(added(), this->executor_, this->serial_, std::move(task));
       else
-        spawn_impl(executor_, serial_, std::forward<decltype(task)>(task));
+        this->spawn_coro(added(), this->executor_, this->serial_,
+                         std::forward<decltype(task)>(task));
       ++n;
     }
     return n;
@@ -184,20 +170,17 @@ class join_set {
   // --- Joining -------------------------------------------------------------
 
   // Waits for the next task to finish and delivers its outcome, removing it
-  // from the set. Completion signature:
+  // from the set: join_map::async_join_next without the key. Completion
+  // signature:
   //   void(boost::system::error_code ec, std::optional<join_result<V>> next)
-  // Returns: (success, outcome) when a task finished; (success, nullopt)
-  // when the set is empty; (operation_aborted, nullopt) when the wait was
-  // cancelled or the set destroyed; (already_started, nullopt) when another
-  // join is pending. Never completes inside the call; the handler runs
-  // through its associated executor (default get_executor()), which must be
-  // the set's thread. Per-Operation Cancellation: terminal, partial, total;
-  // cancelling the wait has no effect on the tasks and consumes no result.
+  // Returns, cancellation, executor and lifetimes: as join_map's.
   template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_next(CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return boost::asio::async_initiate<CompletionToken, join_signature>(
-        detail::initiate_join<state_type, take_policy, Executor>(state_ref(), executor_), token);
+        detail::initiate_join<state_type, take_policy, Executor>(this->state_ref(),
+                                                                 this->executor_),
+        token);
   }
 
   // As async_join_next, delivering the finished task's id with its outcome:
@@ -206,7 +189,8 @@ class join_set {
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_next_with_id(CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return boost::asio::async_initiate<CompletionToken, join_with_id_signature>(
-        detail::initiate_join<state_type, take_with_id_policy, Executor>(state_ref(), executor_),
+        detail::initiate_join<state_type, take_with_id_policy, Executor>(this->state_ref(),
+                                                                         this->executor_),
         token);
   }
 
@@ -216,102 +200,28 @@ class join_set {
   [[nodiscard(
       "the result holds a task's outcome, which is lost if ignored")]] std::optional<join_result<V>>
   try_join_next() {
-    return detail::try_join<take_policy>(state_.get());
+    return detail::try_join<take_policy>(this->state_if_any());
   }
 
   // As try_join_next, with the task's id.
   [[nodiscard("the result holds a task's outcome, which is lost if ignored")]] std::optional<
       std::pair<task_id, join_result<V>>>
   try_join_next_with_id() {
-    return detail::try_join<take_with_id_policy>(state_.get());
+    return detail::try_join<take_with_id_policy>(this->state_if_any());
   }
-
-  // Joins every task until the set is empty and delivers all outcomes, in
-  // completion order, at once: a failed or cancelled task does not stop
-  // the others. Completion signature:
-  //   void(boost::system::error_code, std::vector<join_result<V>>)
-  // Cancellation (any type) completes it with operation_aborted and the
-  // outcomes collected so far; the remaining tasks stay in the set.
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_compose<CompletionToken, join_all_signature>(
-        detail::join_all_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
-        executor_);
-  }
-
-  // Aborts every task and waits until all of them have ended, discarding
-  // their outcomes; the set is empty when it completes. Completion
-  // signature void(boost::system::error_code); cancellation (any type)
-  // stops the waiting with operation_aborted.
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_compose<CompletionToken, shutdown_signature>(
-        detail::shutdown_op<state_type, take_policy, Executor>{state_ref(), executor_}, token,
-        executor_);
-  }
-
-  // --- Aborting and inspecting ---------------------------------------------
-
-  // Aborts every task; they stay in the set (size() is unchanged) until
-  // joined, each reported cancelled unless it had already finished.
-  void abort_all() {
-    if (state_)
-      state_->abort_all();
-  }
-
-  // Removes every task without aborting it: they run on, their
-  // abort_handles still work, and their outcomes are reported to nobody.
-  // The set is empty afterwards; a pending join completes with nullopt.
-  void detach_all() noexcept {
-    if (state_)
-      state_->detach_all();
-  }
-
-  // Number of tasks in the set, finished but unjoined ones included.
-  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
-
-  bool empty() const noexcept { return size() == 0; }
-
-  // True if the task with this id is in the set (finished but unjoined
-  // included).
-  bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
 
  private:
   using take_policy = typename state_type::take_policy;
   using take_with_id_policy = typename state_type::take_with_id_policy;
 
-  state_type& state() {
-    if (!state_)
-      state_ = detail::core_ref<state_type>(new state_type());
-    return *state_;
+  detail::core_ref<state_type> make_state() const {
+    return detail::core_ref<state_type>(new state_type());
   }
 
-  detail::core_ref<state_type> state_ref() {
-    state();
-    return state_;
+  // Inserts a spawned task (see group_owner::spawn_coro).
+  static auto added() {
+    return [](state_type& st, auto&& launch) { return st.add(launch); };
   }
-
-  void reset() noexcept {
-    if (state_) {
-      state_->shutdown_owner();
-      state_.reset();
-    }
-  }
-
-  template <class Ex, class TaskOrFactory>
-  abort_handle spawn_impl(const Ex& ex, bool serial, TaskOrFactory&& task) {
-    state_type& st = state();
-    return detail::handle_for(st.add([&] {
-      return detail::launch_coro<V>(&st, ex, serial,
-                                    detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
-    }));
-  }
-
-  Executor executor_;
-  bool serial_;  // executor_ runs one handler at a time (no per-task strand needed)
-  detail::core_ref<state_type> state_;
 };
 
 }  // namespace joinery

@@ -13,7 +13,8 @@
 
 #include <type_traits>
 
-// For the accessors of joinery's thread_locals (see launching(), task.hpp):
+// For the accessors of joinery's thread_locals (handover.hpp,
+// serialized_executor.hpp):
 // a call the optimizer can neither inline nor merge with another one.
 #if defined(__GNUC__) || defined(__clang__)
 #define JOINERY_NOINLINE __attribute__((noinline))

@@ -79,6 +79,26 @@ inline constexpr bool can_compare_keys_v<std::equal_to<K>, K> = requires(const K
   { a == b } -> std::convertible_to<bool>;
 };
 
+// Stands in for a Hash or KeyEqual that cannot take K, so that the
+// static_asserts of join_map saying how to fix K are the only errors a user
+// sees (instead of hundreds from inside the hash table).
+struct unusable_key_function {
+  template <class... A>
+  std::size_t operator()(const A&...) const noexcept {
+    return 0;
+  }
+};
+
+template <class K, class Hash>
+inline constexpr bool can_hash_keys_v = std::is_invocable_r_v<std::size_t, const Hash&, const K&>;
+
+template <class K, class Hash>
+using hash_for_t = std::conditional_t<can_hash_keys_v<K, Hash>, Hash, unusable_key_function>;
+
+template <class K, class KeyEqual>
+using key_equal_for_t =
+    std::conditional_t<can_compare_keys_v<KeyEqual, K>, KeyEqual, unusable_key_function>;
+
 // Whether lookups may use a type other than the key type itself.
 template <class Hash, class KeyEqual>
 concept transparent_lookup = requires {

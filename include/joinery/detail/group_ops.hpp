@@ -2,149 +2,27 @@
 #ifndef JOINERY_DETAIL_GROUP_OPS_HPP
 #define JOINERY_DETAIL_GROUP_OPS_HPP
 
-// What join_map, join_set and join_handle share on top of the core: turning
-// a spawn argument into a launched task, the join policies of a plain group
-// of tasks, and the initiations of the asynchronous operations.
+// The operations every group offers on top of its join policy: the
+// initiation object of a join, the composed async_join_all and
+// async_shutdown, and try_join_next.
 
+#include <joinery/detail/completion_support.hpp>
+#include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/join_op.hpp>
-#include <joinery/detail/launch.hpp>
-#include <joinery/detail/task_group.hpp>
-#include <joinery/join_error.hpp>
-#include <joinery/task_id.hpp>
 
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <optional>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace joinery::detail {
 
-// --- Launching --------------------------------------------------------------
-
-// A spawn argument as the callable a task keeps: a factory as it is, a ready
-// awaitable wrapped so that it can be invoked once.
-template <class TaskOrFactory>
-decltype(auto) as_task_fn(TaskOrFactory&& task) {
-  if constexpr (is_awaitable_v<TaskOrFactory>) {
-    using traits = awaitable_traits<std::remove_cvref_t<TaskOrFactory>>;
-    return awaitable_fn<typename traits::value_type, typename traits::executor_type>(
-        std::move(task));
-  } else {
-    return std::forward<TaskOrFactory>(task);
-  }
-}
-
-// Launches the coroutine `fn()` on `ex` for a group of tasks producing V.
-template <class V, class Ex, class Fn>
-task_header* launch_coro(group_core* core, const Ex& ex, bool serial, Fn&& fn, std::size_t hash) {
-  using traits = awaitable_traits<factory_result_t<Fn>>;
-  using E = typename traits::executor_type;
-  static_assert(result_compatible_v<V, typename traits::value_type>,
-                "joinery: the task's awaitable must produce the group's V (or void for V = void)");
-  return launch_coro_task<V, E>(core, task_executor_for<E>(ex, serial), std::forward<Fn>(fn), hash);
-}
-
-// Launches the synchronous `f()` on `ex` (a thread pool).
-template <class V, class Ex, class F>
-task_header* launch_blocking(group_core* core, const Ex& ex, F&& f, std::size_t hash) {
-  static_assert(std::is_invocable_v<std::decay_t<F>&>,
-                "joinery: spawn_blocking needs a callable taking no arguments");
-  static_assert(result_compatible_v<V, std::invoke_result_t<std::decay_t<F>&>>,
-                "joinery: a blocking task must return the group's V (or void for V = void)");
-  return launch_blocking_task<V>(core, ex, std::forward<F>(f), hash);
-}
-
-// --- Join policies (see join_op.hpp) ----------------------------------------
-
-// A group of tasks without keys (join_set, join_handle).
-template <class V>
-class set_state final : public task_group<V, set_state<V>> {
- public:
-  set_state() = default;
-  ~set_state() override { release_index(); }
-
-  // Every task of the group, by id; each holds one reference.
-  id_index tasks_;
-
-  std::size_t size() const noexcept { return tasks_.size(); }
-  bool contains_task(task_id id) const { return tasks_.contains(id); }
-
-  template <class F>
-  void for_each_task(F f) {
-    for (task_header* t : tasks_)
-      f(t);
-  }
-
-  void release_index() noexcept {
-    id_index tasks;
-    tasks.swap(tasks_);  // also frees the index's memory
-    for (task_header* t : tasks)
-      t->release();
-  }
-
-  // Launches through `launch()` and adds the task. Strong guarantee.
-  template <class Launch>
-  task_header* add(Launch&& launch) {
-    tasks_.reserve(tasks_.size() + 1);
-    task_header* t = launch();
-    tasks_.insert(t);  // cannot fail: reserved
-    return t;
-  }
-
-  // Takes `t` off the index (the caller hands over the ready list's
-  // reference) and returns its outcome.
-  join_result<V> take(task_header* t) noexcept {
-    task_ref<task_header> list_ref(t);
-    auto result = static_cast<task_value<V>*>(t)->take_result();
-    tasks_.erase(t);
-    t->release();  // the index's reference
-    return result;
-  }
-
-  struct take_policy : optional_delivery<join_result<V>> {
-    JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next");
-    JOINERY_LOCATION(shutdown_location, "joinery::join_set::async_shutdown");
-    JOINERY_LOCATION(join_all_location, "joinery::join_set::async_join_all");
-    static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
-    static join_result<V> take(set_state& s, task_header* t) noexcept { return s.take(t); }
-  };
-
-  struct take_with_id_policy : optional_delivery<std::pair<task_id, join_result<V>>> {
-    JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next_with_id");
-    static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
-    static std::pair<task_id, join_result<V>> take(set_state& s, task_header* t) noexcept {
-      const task_id id = t->id();
-      return {id, s.take(t)};
-    }
-  };
-
-  // join_handle::async_wait: `void(error_code, join_result<V>)`.
-  struct wait_policy {
-    JOINERY_OPERATION_LOCATION("joinery::join_handle::async_wait");
-    using value_type = join_result<V>;
-    using signature = void(boost::system::error_code, join_result<V>);
-    static bool is_empty(const set_state& s) noexcept { return s.tasks_.empty(); }
-    static join_result<V> take(set_state& s, task_header* t) noexcept { return s.take(t); }
-    // With nothing to deliver, the result holds a default join_error. An
-    // empty handle (its outcome already delivered, or no task at all) says
-    // so with not_found.
-    static std::tuple<boost::system::error_code, join_result<V>> completion_args(
-        boost::system::error_code ec, std::optional<join_result<V>> value) {
-      if (value)
-        return {ec, std::move(*value)};
-      if (!ec)
-        ec = located(boost::asio::error::not_found, location);
-      return {ec, join_result<V>(boost::system::in_place_error, join_error())};
-    }
-  };
-};
-
-// --- Initiations --------------------------------------------------------------
+// An owning pointer to a group state.
+template <class State>
+using core_ref = counted_ref<State>;
 
 // async_initiate's initiation for a join with policy Take. Holds the state,
 // not the container, so a deferred join outlives a move of the container.
@@ -178,7 +56,7 @@ struct shutdown_op {
                   std::optional<typename Take::value_type> next = std::nullopt) {
     if (!started) {
       started = true;
-      self.reset_cancellation_state(boost::asio::enable_total_cancellation());
+      self.reset_cancellation_state(net::enable_total_cancellation());
       try {
         state->abort_all();
       } catch (...) {
@@ -210,7 +88,7 @@ struct join_all_op {
                   std::optional<value_type> next = std::nullopt) {
     if (!started) {
       started = true;
-      self.reset_cancellation_state(boost::asio::enable_total_cancellation());
+      self.reset_cancellation_state(net::enable_total_cancellation());
       results.reserve(state->size());
     } else if (ec) {
       return self.complete(located(ec, Take::join_all_location), std::move(results));

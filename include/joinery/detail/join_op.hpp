@@ -2,51 +2,55 @@
 #ifndef JOINERY_DETAIL_JOIN_OP_HPP
 #define JOINERY_DETAIL_JOIN_OP_HPP
 
-// The pending join: the machinery behind async_join_next, async_join_next_with_id
-// and join_handle::async_wait.
+// The pending join: the operation behind async_join_next,
+// async_join_next_with_id and join_handle::async_wait.
 //
-// Life of one operation:
-//   1. The initiating call (on the owner's thread) allocates the operation
-//      with the handler's associated allocator, installs a cancellation
-//      handler in the handler's slot, and either registers it as the group's
-//      waiter or, when there is already something to report (a finished task,
-//      an empty or closed group), claims it at once.
-//   2. Whoever claims it (a task finishing on any thread, a cancellation, the
-//      owner kicking it) moves it from waiter_ to inflight_ under the group's
-//      mutex and posts its completion to the handler's associated executor.
-//      Exactly one party can claim, so exactly one completion is posted.
-//   3. The completion runs on the handler's executor, i.e. on the owner's
-//      side, and decides there what to deliver: operation_aborted if the wait
-//      was cancelled meanwhile or the group closed, else the oldest finished
-//      task (taking it out of the owner's indexes), else "empty" if the group
-//      has no task, else it registers again and keeps waiting (another join,
-//      e.g. try_join_next, took the result it was woken for).
+// Life of one operation (the protocol is group_core's and wait_slot's):
+//   1. start_join, on the owner's thread, allocates it with the handler's
+//      associated allocator, installs its cancellation handler, and begins
+//      it: claimed at once when there is already something to report (a
+//      finished task, an empty or closed group), else parked (after linking
+//      into its context's join_service and taking work on its executor).
+//   2. Whoever claims it (a task finishing on any thread, its cancellation,
+//      the owner kicking it) posts its completion to the handler's
+//      associated executor: exactly one party can claim.
+//   3. The completion runs there, on the owner's side, and resolves what to
+//      deliver: operation_aborted if cancelled meanwhile or the group closed,
+//      else the oldest finished task (taken out of the owner's index by the
+//      Take policy), else "empty", else it parks again (another join, e.g.
+//      try_join_next, took the task it was woken for).
 //   4. Before invoking the handler it clears the slot, moves the handler out
-//      and frees its own memory (Asio's rule, so the handler can start the
+//      and frees its own memory (Asio's rule: the handler may start the
 //      next join at once).
 // Because the result is taken only in step 3, a wait cancelled after being
-// woken (a `||` whose other branch won first) gives nothing up: the result
+// woken (a `||` whose other branch won first) gives nothing up: the task
 // stays queued for the next join. That is the cancel-safety promise.
+//
+// Take is a policy:
+//   JOINERY_OPERATION_LOCATION("joinery::..."); // names the operation in error codes
+//   using value_type = ...;                     // what the join takes
+//   using signature = void(error_code, ...);    // the completion signature
+//   static bool is_empty(const State&) noexcept; // the group has no task
+//   static value_type take(State&, task_header*) noexcept; // takes the list's reference
+//   static std::tuple<...> completion_args(error_code, std::optional<value_type>);
 
-#include <joinery/detail/config.hpp>
+#include <joinery/detail/completion_support.hpp>
+#include <joinery/detail/executor_target.hpp>
 #include <joinery/detail/group_core.hpp>
+#include <joinery/detail/handover.hpp>
+#include <joinery/detail/join_service.hpp>
+#include <joinery/detail/waiters.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/execution_context.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/recycling_allocator.hpp>
-#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -54,185 +58,9 @@
 
 namespace joinery::detail {
 
-// Outstanding work on the handler's executor while a join waits (a join may
-// wait on tasks running on another context, and its io_context must not run
-// out of work meanwhile). Taken only when the join actually waits: a join
-// completed at once is kept alive by the post itself.
-template <class Executor, class = void>
-class work_tracker {
- public:
-  explicit work_tracker(const Executor& ex)
-      : ex_(net::prefer(ex, net::execution::outstanding_work.tracked)) {}
-
- private:
-  std::decay_t<decltype(net::prefer(std::declval<const Executor&>(),
-                                    net::execution::outstanding_work.tracked))>
-      ex_;
-};
-
-template <class Executor>
-class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Executor>::value>> {
- public:
-  explicit work_tracker(const Executor& ex) : guard_(ex) {}
-
- private:
-  net::executor_work_guard<Executor> guard_;
-};
-
-// The executor to post a completion through: `ex` without outstanding work.
-// A join's completion is often posted from a task's thread; once queued it
-// may run, and its io_context be destroyed, before post returns there, so
-// post's own copies of a tracked executor would report work finished to a
-// dead context. (An untracked io_context executor, the usual case, is used
-// as it is: asking a type-erased executor for an untracked copy costs more.)
-template <class Executor>
-Executor untracked(const Executor& ex) {
-  if constexpr (std::is_same_v<Executor, net::any_io_executor>) {
-    if (ex.template target<net::io_context::executor_type>())
-      return ex;
-    return net::prefer(ex, net::execution::outstanding_work.untracked);
-  } else if constexpr (net::execution::is_executor<Executor>::value) {
-    return Executor(net::prefer(ex, net::execution::outstanding_work.untracked));
-  } else {
-    return ex;  // Networking TS executors carry no tracking of their own
-  }
-}
-
-// The allocator the operation uses: the handler's, or Asio's per-thread
-// recycling allocator when the handler has none of its own.
-template <class Alloc>
-struct op_allocator {
-  using type = Alloc;
-  static type get(const Alloc& a) noexcept { return a; }
-};
-template <class T>
-struct op_allocator<std::allocator<T>> {
-  using type = net::recycling_allocator<void>;
-  static type get(const std::allocator<T>&) noexcept { return {}; }
-};
-
-// Pending joins waiting on a given execution context. When the context
-// shuts down (an io_context being destroyed), Asio destroys the operations
-// queued in it; a join waiting in a joinery group is not among them, so
-// this service destroys those instead. Without it, a coroutine suspended in
-// async_join_next would outlive its io_context (and, if it owns the map,
-// leak in a cycle with it).
-//
-// Locking: this service's mutex, then a group's mutex, never the reverse.
-// Operations link and unlink themselves without holding a group's mutex.
-class join_service final : public net::execution_context::service {
- public:
-  // The service's identity for use_service (Asio's public way of defining
-  // a service: a static execution_context::id member named `id`).
-  static inline net::execution_context::id id;
-
-  explicit join_service(net::execution_context& ctx) : net::execution_context::service(ctx) {}
-
-  // Links a waiting operation. Does nothing once the context shut down.
-  void link(join_op_base* op) {
-    std::lock_guard lock(mutex_);
-    if (shut_down_)
-      return;
-    op->svc_prev_ = nullptr;
-    op->svc_next_ = head_;
-    if (head_)
-      head_->svc_prev_ = op;
-    head_ = op;
-    op->service_.store(this, std::memory_order_release);
-  }
-
-  // Unlinks `op` if it is linked. Called by the operation itself when it
-  // completes or is discarded. That never overlaps the service's shutdown
-  // and destruction: both happen while nothing runs the context, and the
-  // operation completes on that context (or is discarded by its shutdown,
-  // which comes after this service's, and then service_ is already null).
-  static void unlink(join_op_base* op) noexcept {
-    join_service* svc = op->service_.load(std::memory_order_acquire);
-    if (!svc)
-      return;
-    std::lock_guard lock(svc->mutex_);
-    if (op->service_.load(std::memory_order_relaxed) != svc)
-      return;
-    (op->svc_prev_ ? op->svc_prev_->svc_next_ : svc->head_) = op->svc_next_;
-    if (op->svc_next_)
-      op->svc_next_->svc_prev_ = op->svc_prev_;
-    op->svc_prev_ = op->svc_next_ = nullptr;
-    op->service_.store(nullptr, std::memory_order_relaxed);
-  }
-
-  // Destroys (without invoking) every operation still waiting; operations
-  // already woken are in the context's queues and die with them.
-  void shutdown() override {
-    join_op_base* doomed = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      shut_down_ = true;
-      for (join_op_base* op = head_; op;) {
-        join_op_base* next = op->svc_next_;
-        op->svc_prev_ = op->svc_next_ = nullptr;
-        op->service_.store(nullptr, std::memory_order_relaxed);
-        group_core* core = op->core();
-        {
-          std::lock_guard core_lock(core->mutex_);
-          if (core->waiter_ == op) {
-            core->waiter_ = nullptr;
-            core->op_seq_.store(0, std::memory_order_relaxed);
-            core->cancel_requested_ = false;
-            op->svc_next_ = doomed;
-            doomed = op;
-          }
-        }
-        op = next;
-      }
-      head_ = nullptr;
-    }
-    // Outside the locks: destroying a handler may destroy a coroutine frame,
-    // and with it a map whose destructor locks its group.
-    while (doomed) {
-      join_op_base* next = doomed->svc_next_;
-      doomed->svc_next_ = nullptr;
-      doomed->abandon();
-      doomed = next;
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  join_op_base* head_ = nullptr;
-  bool shut_down_ = false;
-};
-
-template <class Executor>
-net::execution_context& context_of(const Executor& ex) {
-  if constexpr (net::execution::is_executor<Executor>::value)
-    return net::query(ex, net::execution::context);
-  else
-    return ex.context();
-}
-
-// Set while join_op::do_post is inside net::post on this thread. A
-// completion destroyed there, unrun, was destroyed by the post itself: post
-// failed (bad_alloc, after Asio had already moved the completion into its
-// own storage) or the target executor is shut down and dropped it at once.
-// It must then not discard the operation; it tells do_post, which knows
-// which of the two happened.
-struct posting_marker {
-  const join_op_base* op = nullptr;
-  bool* dropped = nullptr;
-};
-
-// This thread's posting_marker, reached the way launching() is (task.hpp):
-// a completion may be destroyed inside a coroutine resumed on another
-// thread than the one that started it.
-JOINERY_NOINLINE inline posting_marker& posting() noexcept {
-  static thread_local posting_marker marker;
-  JOINERY_COMPILER_BARRIER();
-  return marker;
-}
-
 // The cancellation handler installed in the handler's slot. It names the
-// operation by sequence number, not by pointer: the operation may already be
-// gone when a late emit arrives, and a new one may live at the same address.
+// join by sequence number, not by pointer (waiters.hpp). Any cancellation
+// type ends the wait; it has no effect on the tasks.
 class join_cancellation {
  public:
   join_cancellation(group_core* core, std::uint64_t seq) noexcept : core_(core), seq_(seq) {
@@ -242,42 +70,12 @@ class join_cancellation {
   join_cancellation& operator=(const join_cancellation&) = delete;
   ~join_cancellation() { core_->release(); }
 
-  // Any cancellation type (terminal, partial, total) ends the wait; it has no
-  // effect on the tasks. A wait already woken is told to give up at
-  // completion time, leaving the result it was woken for in the queue.
-  void operator()(net::cancellation_type_t) noexcept {
-    join_op_base* wake;
-    {
-      std::lock_guard lock(core_->mutex_);
-      if (core_->op_seq_.load(std::memory_order_relaxed) != seq_)
-        return;
-      core_->cancel_requested_ = true;
-      wake = core_->claim_waiter();
-    }
-    if (wake)
-      core_->post_or_requeue(wake);
-  }
+  void operator()(net::cancellation_type_t) noexcept { core_->cancel_join(seq_); }
 
  private:
   group_core* core_;
   std::uint64_t seq_;
 };
-
-// `code` carrying the source location `where`, whose function names the
-// joinery operation (ec.what() prints it; comparisons ignore it). `where`
-// must have static storage duration.
-inline boost::system::error_code located(boost::system::error_code code,
-                                         const boost::source_location& where) noexcept {
-  return boost::system::error_code(code, &where);
-}
-
-// A static source location `var` for the joinery operation `name`, declared
-// at (file, line).
-#define JOINERY_LOCATION(var, name)             \
-  static constexpr boost::source_location var { \
-    __FILE__, __LINE__, name                    \
-  }
-#define JOINERY_OPERATION_LOCATION(name) JOINERY_LOCATION(location, name)
 
 // Delivery as `void(error_code, std::optional<Value>)`, nullopt meaning
 // "nothing to deliver" (an empty group, or an error): the usual policy base.
@@ -291,16 +89,8 @@ struct optional_delivery {
   }
 };
 
-// State must derive from group_core. Take is a policy:
-//   JOINERY_OPERATION_LOCATION("joinery::...");   // names the operation in its error codes
-//   using value_type = ...;                       // what the join takes
-//   using signature = void(error_code, ...);      // the completion signature
-//   static bool is_empty(const State&) noexcept;  // the group has no task
-//   static value_type take(State&, task_header*) noexcept;  // consumes the list reference
-//   static std::tuple<...> completion_args(error_code, std::optional<value_type>);
-//                                                 // the handler's arguments
 template <class State, class Take, class Handler, class WorkExecutor>
-class join_op final : public join_op_base {
+class join_op final : public waiter {
  public:
   using value_type = typename Take::value_type;
   using handler_allocator = net::associated_allocator_t<Handler>;
@@ -308,13 +98,12 @@ class join_op final : public join_op_base {
   using self_allocator =
       typename std::allocator_traits<allocator_type>::template rebind_alloc<join_op>;
 
-  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state,
-                         std::uint64_t seq) {
+  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state) {
     self_allocator alloc(
         op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
     join_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
     try {
-      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state, seq);
+      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state);
     } catch (...) {
       std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
       throw;
@@ -325,25 +114,26 @@ class join_op final : public join_op_base {
     return net::get_associated_cancellation_slot(handler_);
   }
 
-  // Frees an operation that was never registered (its initiation failed).
-  void destroy_unregistered() noexcept {
+  // Frees an operation that never began, or whose initiation failed after
+  // it began (then it ended first).
+  void destroy_unstarted() noexcept {
     auto s = slot();
     if (s.is_connected())
       s.clear();
     join_service::unlink(this);
-    group_core* core = core_;
+    State* state = state_;
     destroy();
-    core->release();
+    state->release();
   }
 
-  // Before the operation first waits (on the owner's side): take outstanding
+  // Before the operation first parks (on the owner's side): take outstanding
   // work on the handler's executor, and link into its context's
   // join_service. Failing either (out of memory) it waits without: it then
   // merely lets run() return early, or outlives a destroyed context.
   void prepare_wait() noexcept {
-    if (link_tried_)
+    if (prepared_)
       return;
-    link_tried_ = true;
+    prepared_ = true;
     try {
       work_.emplace(ex_);
     } catch (...) {
@@ -365,13 +155,8 @@ class join_op final : public join_op_base {
         : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
     completion& operator=(completion&&) = delete;
     ~completion() {
-      if (!op_)
-        return;
-      posting_marker& marker = posting();
-      if (marker.op == op_)
-        *marker.dropped = true;  // see posting_marker
-      else
-        op_->discard();
+      if (op_ && !dropped_during_handover(op_))
+        op_->discard();  // destroyed unrun by its executor
     }
     allocator_type get_allocator() const noexcept { return alloc_; }
     void operator()() { std::exchange(op_, nullptr)->run(); }
@@ -381,72 +166,57 @@ class join_op final : public join_op_base {
     handler_allocator alloc_;
   };
 
-  join_op(Handler&& handler, const WorkExecutor& ex, State* state, std::uint64_t seq)
-      : join_op_base(state, seq, &do_post, &do_abandon), handler_(std::move(handler)), ex_(ex) {
+  join_op(Handler&& handler, const WorkExecutor& ex, State* state)
+      : waiter(&ops), handler_(std::move(handler)), ex_(ex), state_(state) {
     state->add_ref();
   }
 
   // Posts the completion. If this throws, the operation is intact and still
-  // claimed: the caller requeues it or frees it. Once the post succeeded the
+  // claimed: the caller requeues or frees it. Once the post succeeded the
   // completion may already have run on another thread, so `self` is not
   // touched again.
-  static void do_post(join_op_base* base) {
+  static void do_post(waiter* base) {
     auto* self = static_cast<join_op*>(base);
-    bool dropped = false;
-    posting_marker& marker = posting();
-    const posting_marker outer = marker;
-    marker = {self, &dropped};
-    try {
-      // The operation's tracked work (work_), if any, is released by the
+    bool dropped;
+    {
+      handover_scope scope(self);
+      // The operation's own tracked work (work_), if any, is released by the
       // completion, on the handler's thread (see untracked()).
       post_direct(untracked(self->ex_), completion(self));
-    } catch (...) {
-      marker = outer;
-      throw;
+      dropped = scope.dropped();
     }
-    marker = outer;
-    // Dropped unrun without an error: the executor was shut down.
     if (dropped)
-      self->discard();
+      self->discard();  // dropped unrun without an error: the executor was shut down
   }
 
-  // The context shut down while we waited (join_service::shutdown, which
-  // already unregistered us from the group).
-  static void do_abandon(join_op_base* base) {
+  // The context shut down while we waited (join_service.hpp).
+  static bool do_abandon(waiter* base) noexcept {
     auto* self = static_cast<join_op*>(base);
-    group_core* core = self->core_;
+    State* state = self->state_;
+    if (!state->abandon_join(self))
+      return false;
     self->destroy();
-    core->release();
+    state->release();
+    return true;
   }
 
   void run() {
-    auto* state = static_cast<State*>(core_);
-    boost::system::error_code ec;
-    task_header* t = nullptr;
+    State& state = *state_;
+    group_core::resolution r;
     for (;;) {
-      std::unique_lock lock(state->mutex_);
-      state->inflight_ = nullptr;
-      if (state->closed_ || state->cancel_requested_) {
-        ec = located(net::error::operation_aborted, Take::location);
-      } else if (!(t = state->pop_ready_locked()) && !Take::is_empty(*state)) {
-        // Woken for a result someone else took (try_join_next): wait on,
-        // linked into our context's join_service first (outside the lock;
-        // anything that happens meanwhile is seen by the next round).
-        if (link_tried_) {
-          state->waiter_ = this;
-          return;
-        }
-        lock.unlock();
-        prepare_wait();
-        continue;
-      }
-      state->op_seq_.store(0, std::memory_order_relaxed);
-      state->cancel_requested_ = false;
-      break;
+      r = state.resolve_join(this, Take::is_empty(state), prepared_);
+      if (!r.parked)
+        break;
+      if (prepared_)
+        return;        // parked again
+      prepare_wait();  // outside the lock (lock order), then resolve again
     }
+    boost::system::error_code ec;
+    if (r.aborted)
+      ec = located(net::error::operation_aborted, Take::location);
     std::optional<value_type> value;
-    if (t)
-      value.emplace(Take::take(*state, t));
+    if (r.task)
+      value.emplace(Take::take(state, r.task));
     complete(Take::completion_args(ec, std::move(value)));
   }
 
@@ -458,9 +228,9 @@ class join_op final : public join_op_base {
       s.clear();
     Handler handler(std::move(handler_));
     auto work(std::move(work_));  // released after the handler ran
-    group_core* core = core_;
+    State* state = state_;
     destroy();
-    core->release();
+    state->release();
     // We are running inside a function posted to the handler's associated
     // executor, so invoking the handler here is invoking it there.
     std::apply(std::move(handler), std::move(args));
@@ -469,18 +239,10 @@ class join_op final : public join_op_base {
   // The posted completion was destroyed unrun (its executor was shut down).
   void discard() noexcept {
     join_service::unlink(this);
-    group_core* core = core_;
-    {
-      auto* state = static_cast<State*>(core);
-      std::lock_guard lock(state->mutex_);
-      if (state->inflight_ == this) {
-        state->inflight_ = nullptr;
-        state->op_seq_.store(0, std::memory_order_relaxed);
-        state->cancel_requested_ = false;
-      }
-    }
+    State* state = state_;
+    state->end_join(this);
     destroy();
-    core->release();
+    state->release();
   }
 
   void destroy() noexcept {
@@ -490,10 +252,13 @@ class join_op final : public join_op_base {
     std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
   }
 
+  static constexpr operations ops{&do_post, &do_abandon};
+
   Handler handler_;
   WorkExecutor ex_;
   std::optional<work_tracker<WorkExecutor>> work_;
-  bool link_tried_ = false;  // owner's side only
+  State* state_;           // a reference is held
+  bool prepared_ = false;  // owner's side only
 };
 
 // Completes `handler` at once with `ec` and nothing to deliver, through its
@@ -505,8 +270,8 @@ void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::err
 #if defined(__GNUC__) && !defined(__clang__)
   // g++ 12 at -O1 and above reports that moving this empty optional reads
   // the pair inside it uninitialized. It does not: an empty optional's move
-  // constructor never touches its payload (a known false positive, see
-  // NOTES.md); the warning is silenced for this statement only.
+  // constructor never touches its payload (a known false positive); the
+  // warning is silenced for this statement only.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -530,64 +295,42 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
 
   if (!state)
     return post_empty<Take>(std::forward<Handler>(handler), ex, {});
-
-  // Only the owner (this thread) makes op_seq_ non-zero, so seeing zero here
-  // means no join is in progress, lock or not.
-  if (state->op_seq_.load(std::memory_order_acquire) != 0) {
-    // One waiter at a time, like tokio's &mut self: a second concurrent join
-    // is refused rather than queued, so results cannot be split unpredictably
-    // between two consumers.
+  if (state->join_in_progress()) {
+    // One join at a time, like tokio's &mut self: a second concurrent join
+    // is refused rather than queued, so results cannot be split
+    // unpredictably between two consumers.
     return post_empty<Take>(std::forward<Handler>(handler), ex,
                             located(net::error::already_started, Take::location));
   }
-  const std::uint64_t seq = ++state->next_seq_;
 
   handler_type h(std::forward<Handler>(handler));
   work_executor wex = net::get_associated_executor(h, ex);
-  op_type* op = op_type::create(std::move(h), wex, state, seq);
+  op_type* op = op_type::create(std::move(h), wex, state);
+  const std::uint64_t seq = state->next_join_seq();
   auto slot = op->slot();
   if (slot.is_connected()) {
     try {
       slot.template emplace<join_cancellation>(state, seq);
     } catch (...) {
-      op->destroy_unregistered();
+      op->destroy_unstarted();
       throw;
     }
   }
-
-  bool post_now;
-  {
-    std::lock_guard lock(state->mutex_);
-    state->op_seq_.store(seq, std::memory_order_relaxed);
-    state->cancel_requested_ = false;
-    post_now = state->closed_ || state->ready_head_ || Take::is_empty(*state);
-    if (post_now)
-      state->inflight_ = op;
-  }
+  bool post_now = state->begin_join(op, seq, Take::is_empty(*state));
   if (!post_now) {
     // About to wait: link into the context's join_service first, outside
-    // the group's lock (lock order), then look again.
+    // the group's lock (lock order); then park, unless news came meanwhile.
     op->prepare_wait();
-    std::lock_guard lock(state->mutex_);
-    post_now =
-        state->closed_ || state->cancel_requested_ || state->ready_head_ || Take::is_empty(*state);
-    if (post_now)
-      state->inflight_ = op;
-    else
-      state->waiter_ = op;
+    post_now = state->park_join(op, Take::is_empty(*state));
   }
   if (post_now) {
     try {
       op->post();
     } catch (...) {
-      // The operation was never completed: undo it; the exception tells the
-      // initiator (Asio's convention for an initiation that cannot start).
-      {
-        std::lock_guard lock(state->mutex_);
-        state->inflight_ = nullptr;
-        state->op_seq_.store(0, std::memory_order_relaxed);
-      }
-      op->destroy_unregistered();
+      // Never completed: undo it; the exception tells the initiator (Asio's
+      // convention for an initiation that cannot start).
+      state->end_join(op);
+      op->destroy_unstarted();
       throw;
     }
   }

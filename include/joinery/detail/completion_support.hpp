@@ -1,0 +1,81 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_COMPLETION_SUPPORT_HPP
+#define JOINERY_DETAIL_COMPLETION_SUPPORT_HPP
+
+// What a pending operation needs from its handler, in Asio's manner: the
+// handler's allocator for its own memory, outstanding work on the handler's
+// executor while it waits, and error codes that say which joinery operation
+// produced them.
+
+#include <joinery/detail/config.hpp>
+
+#include <boost/asio/execution.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/assert/source_location.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace joinery::detail {
+
+// The allocator an operation uses: the handler's, or Asio's per-thread
+// recycling allocator when the handler has none of its own.
+template <class Alloc>
+struct op_allocator {
+  using type = Alloc;
+  static type get(const Alloc& a) noexcept { return a; }
+};
+template <class T>
+struct op_allocator<std::allocator<T>> {
+  using type = net::recycling_allocator<void>;
+  static type get(const std::allocator<T>&) noexcept { return {}; }
+};
+
+// Outstanding work on the handler's executor while a join waits (a join may
+// wait on tasks running on another context, and its io_context must not run
+// out of work meanwhile). Taken only when the join actually waits: a join
+// completed at once is kept alive by the post itself.
+template <class Executor, class = void>
+class work_tracker {
+ public:
+  explicit work_tracker(const Executor& ex)
+      : ex_(net::prefer(ex, net::execution::outstanding_work.tracked)) {}
+
+ private:
+  std::decay_t<decltype(net::prefer(std::declval<const Executor&>(),
+                                    net::execution::outstanding_work.tracked))>
+      ex_;
+};
+
+template <class Executor>
+class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Executor>::value>> {
+ public:
+  explicit work_tracker(const Executor& ex) : guard_(ex) {}
+
+ private:
+  net::executor_work_guard<Executor> guard_;
+};
+
+// `code` carrying the source location `where`, whose function names the
+// joinery operation (ec.what() prints it; comparisons ignore it). `where`
+// must have static storage duration.
+inline boost::system::error_code located(boost::system::error_code code,
+                                         const boost::source_location& where) noexcept {
+  return boost::system::error_code(code, &where);
+}
+
+// A static source location `var` for the joinery operation `name`, declared
+// at (file, line).
+#define JOINERY_LOCATION(var, name)             \
+  static constexpr boost::source_location var { \
+    __FILE__, __LINE__, name                    \
+  }
+#define JOINERY_OPERATION_LOCATION(name) JOINERY_LOCATION(location, name)
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_COMPLETION_SUPPORT_HPP

@@ -1,0 +1,191 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_GROUP_OWNER_HPP
+#define JOINERY_DETAIL_GROUP_OWNER_HPP
+
+// group_owner: the shell join_map and join_set share, and the public
+// members that do not depend on keys (they are documented here, once).
+//
+// It holds the group's executor and its shared state (created on first
+// need, so a default-constructed or moved-from group does not allocate),
+// and aborts the group's tasks when destroyed or assigned over. Derived
+// provides `core_ref<State> make_state() const`.
+
+#include <joinery/abort_handle.hpp>
+#include <joinery/detail/blocking_task.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/coro_task.hpp>
+#include <joinery/detail/group_ops.hpp>
+#include <joinery/detail/serial_executor.hpp>
+#include <joinery/detail/spawn_args.hpp>
+#include <joinery/task_id.hpp>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace joinery::detail {
+
+template <class Derived, class State, class Executor>
+class group_owner {
+  using take_policy = typename State::take_policy;
+
+ public:
+  using executor_type = Executor;
+  using shutdown_signature = void(boost::system::error_code);
+  using join_all_signature = void(boost::system::error_code,
+                                  std::vector<typename take_policy::value_type>);
+
+  // The executor tasks are spawned on and join handlers default to.
+  executor_type get_executor() const noexcept { return executor_; }
+
+  // Number of tasks in the group, finished but unjoined ones included.
+  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+
+  bool empty() const noexcept { return size() == 0; }
+
+  // True if the task with this id is in the group (finished but unjoined
+  // included). The first call builds an id index (linear in size()), kept
+  // up to date from then on (constant time); groups that never ask do not
+  // pay for it.
+  bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
+
+  // Aborts every task; they stay in the group (size() is unchanged) until
+  // joined, each reported cancelled unless it had already finished. Throws
+  // std::bad_alloc only if a cancellation cannot be posted (see
+  // abort_handle::abort).
+  void abort_all() {
+    if (state_)
+      state_->abort_all();
+  }
+
+  // Removes every task without aborting it: they run on, their
+  // abort_handles still work, and their outcomes are reported to nobody.
+  // The group is empty afterwards; a pending join completes with nullopt.
+  void detach_all() noexcept {
+    if (state_)
+      state_->detach_all();
+  }
+
+  // Joins every task, in completion order, until the group is empty, and
+  // delivers all their outcomes at once. Unlike tokio's join_all, a task
+  // that failed or was cancelled does not stop the others: every outcome is
+  // in the vector, decided per element.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor and lifetimes as for
+  // join_map::async_join_next. Completion signature:
+  //   void(boost::system::error_code ec, std::vector<...> outcomes)
+  // (the elements are what async_join_next delivers: (key, outcome) pairs
+  // for a join_map, outcomes for a join_set). Returns:
+  //   - (success, all outcomes)         the group is empty now (an empty
+  //                                     group gives an empty vector);
+  //   - (operation_aborted, so far)     the wait was cancelled, or the group
+  //                                     destroyed; the remaining tasks stay;
+  //   - (already_started, {})           another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total; the outcomes
+  // collected so far are delivered, no other is consumed.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_join_all(CompletionToken&& token = default_token_t<executor_type>()) {
+    return net::async_compose<CompletionToken, join_all_signature>(
+        join_all_op<State, take_policy, Executor>{state_ref(), executor_}, token, executor_);
+  }
+
+  // Aborts every task and waits until all of them have ended, discarding
+  // their outcomes; the group is empty when it completes. Tasks that ignore
+  // cancellation, and blocking tasks already running, delay it until they
+  // end.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor and lifetimes as for
+  // join_map::async_join_next. Completion signature:
+  //   void(boost::system::error_code ec)
+  // Returns: success when the group is empty; operation_aborted when the
+  // wait was cancelled or the group destroyed (the remaining, aborted tasks
+  // stay in the group); already_started when another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total stop the
+  // waiting; the aborts already issued stand.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_shutdown(CompletionToken&& token = default_token_t<executor_type>()) {
+    return net::async_compose<CompletionToken, shutdown_signature>(
+        shutdown_op<State, take_policy, Executor>{state_ref(), executor_}, token, executor_);
+  }
+
+ protected:
+  explicit group_owner(const Executor& ex) : executor_(ex), serial_(is_serial_executor(ex)) {}
+
+  group_owner(group_owner&& other) noexcept
+      : executor_(other.executor_), serial_(other.serial_), state_(std::move(other.state_)) {}
+
+  // Aborts the tasks this group held (as destruction does), then takes over
+  // `other`'s. Self-assignment does nothing.
+  group_owner& operator=(group_owner&& other) noexcept {
+    if (this != &other) {
+      reset();
+      executor_ = other.executor_;
+      serial_ = other.serial_;
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+
+  group_owner(const group_owner&) = delete;
+  group_owner& operator=(const group_owner&) = delete;
+
+  // Aborts every task still in the group and returns without waiting.
+  ~group_owner() { reset(); }
+
+  // The shared state, created on first need.
+  State& state() {
+    if (!state_)
+      state_ = static_cast<const Derived&>(*this).make_state();
+    return *state_;
+  }
+  core_ref<State> state_ref() {
+    state();
+    return state_;
+  }
+  State* state_if_any() const noexcept { return state_.get(); }
+
+  void reset() noexcept {
+    if (state_) {
+      state_->shutdown_owner();
+      state_.reset();
+    }
+  }
+
+  // Spawns the coroutine `task` on `ex`, inserted into the state by
+  // insert(state, launch), where launch(slot) launches it.
+  template <class Insert, class Ex, class TaskOrFactory>
+  abort_handle spawn_coro(Insert&& insert, const Ex& ex, bool serial, TaskOrFactory&& task) {
+    State& st = state();
+    return handle_for(insert(st, [&](std::size_t slot) {
+      return launch_coro_task<typename State::output_type>(
+          &st, ex, serial, as_task_fn(std::forward<TaskOrFactory>(task)), slot);
+    }));
+  }
+
+  // Spawns the blocking `f` on `ex`, inserted as spawn_coro does.
+  template <class Insert, class Ex, class F>
+  abort_handle spawn_blocking_with(Insert&& insert, const Ex& ex, F&& f) {
+    State& st = state();
+    return handle_for(insert(st, [&](std::size_t slot) {
+      return launch_blocking_task<typename State::output_type>(&st, ex, std::forward<F>(f), slot);
+    }));
+  }
+
+  Executor executor_;
+  bool serial_;  // executor_ runs one handler at a time (tasks need no serializer)
+
+ private:
+  core_ref<State> state_;
+};
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_GROUP_OWNER_HPP
