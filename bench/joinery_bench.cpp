@@ -1,8 +1,9 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 //
-// joinery-bench: the six workloads of BENCH.md (W1 spawn-join, W2 yield-join,
-// W3 abort, W4 replace, W5 memory, W6 multi-thread), run against joinery's
-// join_map and against three floors written here by hand with raw Asio:
+// joinery-bench: the six workloads defined in docs/performance.md, section
+// "Workloads" (W1 spawn-join, W2 yield-join, W3 abort, W4 replace, W5 memory,
+// W6 multi-thread), run against joinery's join_map and against three floors
+// written here by hand with raw Asio:
 //
 //   joinery  the library: the driver drains results with try_join_next and
 //            awaits async_join_next only when none is ready (the loop
@@ -674,7 +675,7 @@ void run_all(const options& o) {
 
 }  // namespace
 
-// --- hflood: the cost of colliding keys (RELIABILITY.md R11) -----------------
+// --- hflood: the cost of colliding keys (docs/spec.md R11) -------------------
 //
 //   joinery-bench hflood
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# joinery's benchmark: the workloads of /work/shared/BENCH.md (W1-W6) for
+# joinery's benchmark: the workloads W1-W6 defined in docs/performance.md for
 # joinery and for the raw-Asio floors in the same binary (raw, rawsig,
 # mapped). Builds Release (-O2, g++) into build/bench, then:
 #

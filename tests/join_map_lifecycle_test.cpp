@@ -1,5 +1,5 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-// The lifecycle combination test (tokio's task_combinations, RELIABILITY R2):
+// The lifecycle combination test (tokio's task_combinations, docs/spec.md R2):
 //   executor {1 thread, 4 threads} x task outcome {value, throws, never}
 //   x abort point {none, before first resume, while suspended,
 //                  finished but unjoined, after join}

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 //
-// Bounded exhaustive schedule enumeration (RELIABILITY.md AC-45, the C++
+// Bounded exhaustive schedule enumeration (docs/spec.md AC-45, the C++
 // analogue of tokio's loom model of JoinSet): three tasks (one that yields
 // once, one behind a gate, one ready at once), then every sequence of up to
 // `depth` operations from {step one handler, abort task 1, abort task 2,

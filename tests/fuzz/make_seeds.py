@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzzer's seed corpus: one hand-written input per ordering-sensitive
-AC item of RELIABILITY.md (AC-12..15, 19..21, 26..30, 34..38). The inputs encode
+AC item of docs/spec.md (AC-12..15, 19..21, 26..30, 34..38). The inputs encode
 operations as join_map_fuzz.cpp decodes them; rerun this after changing either.
 Not part of the build: the generated files are committed."""
 import os
