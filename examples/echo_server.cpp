@@ -2,15 +2,18 @@
 //
 // echo_server: a TCP echo server whose sessions are owned by a join_map.
 //
-// This is the "server loop" of a task group:
+// This is the "server loop" of a task group, the one docs/guide.md teaches:
 //   - one join_map<connection_id, void> holds the sessions, keyed by a
 //     connection id;
-//   - the accept loop awaits `acceptor.async_accept() || sessions.async_join_next()`,
-//     so it reaps finished sessions (logging each id and outcome) while it
-//     keeps accepting; when no session runs it just accepts (joining an empty
-//     map completes at once, and racing it would spin);
-//   - --max-connections is enforced by joining a session before accepting
-//     another while the map is full;
+//   - an accept loop spawns a session for every connection, and beside it a
+//     reaping loop joins finished sessions (logging each id and outcome)
+//     with async_join_next(joinery::wait_if_empty), which waits while no
+//     session runs. Both run in one coroutine, so on one thread. No accept
+//     ever races a join, so no accepted connection is ever thrown away
+//     (racing them with `||` drops the socket of an accept that completed
+//     just as the join won);
+//   - --max-connections is enforced by the accept loop waiting, while the
+//     map is full, until the reaper has joined a session;
 //   - every session has an idle timeout (it ends with an error then);
 //   - an admin port takes line commands: "list" names the sessions, and
 //     "kick <id>" aborts one session by its key;
@@ -18,7 +21,10 @@
 //     session, wait for them all) and exits 0.
 //
 // usage: echo_server [--port N] [--admin-port N] [--max-connections N]
-//                    [--idle-timeout-ms N] [--demo]
+//                    [--idle-timeout-ms N] [--threads N] [--demo]
+// --threads N runs the io_context on N threads (default 1): the server's own
+// loops then share one strand, the map's thread, while sessions run on all
+// N threads, each serialized with its own aborts.
 // Ports default to 7777 and 7778 on 127.0.0.1 (0: any free port). The first
 // line printed says where it listens.
 //
@@ -31,6 +37,7 @@
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
 #include <joinery/join_set.hpp>
+#include <joinery/wait_if_empty.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -46,6 +53,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace net = boost::asio;
@@ -62,6 +70,7 @@ struct options {
   unsigned short port = 7777;
   unsigned short admin_port = 7778;
   std::size_t max_connections = 64;
+  unsigned threads = 1;
   std::chrono::milliseconds idle_timeout = 30s;
   bool demo = false;
 };
@@ -94,12 +103,15 @@ awaitable<void> session(tcp::socket socket, std::chrono::milliseconds idle) {
 
 class server {
  public:
-  server(net::any_io_executor ex, const options& opt)
+  // Sessions run on `ex`; the server's loops run on `strand` (which may be
+  // `ex` itself when one thread runs everything).
+  server(net::any_io_executor ex, net::any_io_executor strand, const options& opt)
       : opt_(opt),
-        acceptor_(ex, {net::ip::make_address("127.0.0.1"), opt.port}),
-        admin_acceptor_(ex, {net::ip::make_address("127.0.0.1"), opt.admin_port}),
+        acceptor_(strand, {net::ip::make_address("127.0.0.1"), opt.port}),
+        admin_acceptor_(strand, {net::ip::make_address("127.0.0.1"), opt.admin_port}),
         sessions_(ex),
-        admins_(ex) {}
+        admins_(strand),
+        room_(strand, net::steady_timer::time_point::max()) {}
 
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
   unsigned short admin_port() const { return admin_acceptor_.local_endpoint().port(); }
@@ -109,37 +121,44 @@ class server {
     std::cout << "listening on 127.0.0.1:" << port() << ", admin on 127.0.0.1:" << admin_port()
               << std::endl;
     net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
-    // Whichever ends first cancels the others; the loops end at once.
-    co_await (accept_loop() || admin_loop() || signals.async_wait(net::use_awaitable));
-    std::cout << "shutting down " << sessions_.size() << " session(s)" << std::endl;
+    // The loops never end on their own: this waits for the signal (or a
+    // failure), then cancels them all, each at its pending operation.
+    co_await (accept_loop() || reap_loop() || admin_loop() ||
+              signals.async_wait(net::use_awaitable));
+    const std::size_t left = sessions_.size();
+    std::cout << "shutting down " << left << " session(s)" << std::endl;
     co_await admins_.async_shutdown(net::use_awaitable);
     co_await sessions_.async_shutdown(net::use_awaitable);
+    std::cout << "sessions: " << opened_ << " opened, " << reaped_ + left << " ended (" << reaped_
+              << " joined, " << left << " at shutdown)" << std::endl;
     std::cout << "shutdown complete" << std::endl;
   }
 
  private:
   awaitable<void> accept_loop() {
     for (;;) {
-      if (sessions_.size() >= opt_.max_connections) {
-        // Full: make room by reaping a session before accepting again.
-        log_end(co_await sessions_.async_join_next(net::use_awaitable));
-        continue;
+      // Full: wait until the reaper has made room (it cancels room_).
+      while (sessions_.size() >= opt_.max_connections) {
+        auto [ec] = co_await room_.async_wait(use_tuple);
+        (void)ec;  // the reaper's cancel is the signal; our own cancellation throws next
       }
-      if (sessions_.empty()) {
-        start(co_await acceptor_.async_accept(net::use_awaitable));
-        continue;
-      }
-      auto r = co_await (acceptor_.async_accept(net::use_awaitable) ||
-                         sessions_.async_join_next(net::use_awaitable));
-      if (r.index() == 0)
-        start(std::move(std::get<0>(r)));
-      else
-        log_end(std::move(std::get<1>(r)));
+      // The session's socket runs on the sessions' executor, not the strand.
+      start(co_await acceptor_.async_accept(sessions_.get_executor(), net::use_awaitable));
+    }
+  }
+
+  awaitable<void> reap_loop() {
+    for (;;) {
+      // Waits while no session runs (an empty map would complete at once).
+      log_end(co_await sessions_.async_join_next(joinery::wait_if_empty, net::use_awaitable));
+      ++reaped_;
+      room_.cancel();
     }
   }
 
   void start(tcp::socket socket) {
     const connection_id id = next_id_++;
+    ++opened_;
     std::cout << "session " << id << " opened from " << socket.remote_endpoint() << std::endl;
     sessions_.spawn(id, session(std::move(socket), opt_.idle_timeout));
   }
@@ -200,7 +219,10 @@ class server {
   tcp::acceptor admin_acceptor_;
   joinery::join_map<connection_id, void> sessions_;
   joinery::join_set<void> admins_;
+  net::steady_timer room_;  // cancelled by the reaper: a session ended
   connection_id next_id_ = 1;
+  std::size_t opened_ = 0;
+  std::size_t reaped_ = 0;
 };
 
 // --- The demo: real clients on real sockets. -----------------------------
@@ -300,6 +322,7 @@ bool parse(int argc, char** argv, options& opt) {
     else if (a == "--port" && number(opt.port)) {
     } else if (a == "--admin-port" && number(opt.admin_port)) {
     } else if (a == "--max-connections" && number(opt.max_connections) && opt.max_connections) {
+    } else if (a == "--threads" && number(opt.threads) && opt.threads) {
     } else if (a == "--idle-timeout-ms" && number(ms) && ms > 0)
       opt.idle_timeout = std::chrono::milliseconds(ms);
     else
@@ -314,7 +337,7 @@ int main(int argc, char** argv) {
   options opt;
   if (!parse(argc, argv, opt)) {
     std::cerr << "usage: echo_server [--port N] [--admin-port N] [--max-connections N]\n"
-                 "                   [--idle-timeout-ms N] [--demo]\n";
+                 "                   [--idle-timeout-ms N] [--threads N] [--demo]\n";
     return 2;
   }
   if (opt.demo) {
@@ -322,13 +345,15 @@ int main(int argc, char** argv) {
     opt.idle_timeout = 300ms;
   }
   try {
-    // One thread runs everything: the map is used from that thread only,
-    // and with concurrency hint 1 joinery runs sessions without strands.
-    net::io_context io(1);
-    server srv(io.get_executor(), opt);
+    // One thread: the map is used from that thread only, and with
+    // concurrency hint 1 joinery gives sessions no serializer of their own.
+    // Several threads: the server's loops (the map's users) share a strand.
+    net::io_context io(opt.threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT);
+    auto strand = net::make_strand(io);
+    server srv(io.get_executor(), strand, opt);
     bool demo_ok = true;
     std::exception_ptr failure;
-    net::co_spawn(io, srv.run(), [&](std::exception_ptr e) { failure = e; });
+    net::co_spawn(strand, srv.run(), [&](std::exception_ptr e) { failure = e; });
     if (opt.demo) {
       net::co_spawn(io, demo(srv), [&](std::exception_ptr e, bool ok) {
         if (e)
@@ -336,7 +361,12 @@ int main(int argc, char** argv) {
         demo_ok = ok;
       });
     }
+    std::vector<std::thread> extra;
+    for (unsigned i = 1; i < opt.threads; ++i)
+      extra.emplace_back([&io] { io.run(); });
     io.run();
+    for (auto& t : extra)
+      t.join();
     if (failure)
       std::rethrow_exception(failure);
     if (opt.demo) {

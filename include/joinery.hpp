@@ -12,5 +12,6 @@
 #include <joinery/join_map.hpp>
 #include <joinery/join_set.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/wait_if_empty.hpp>
 
 #endif  // JOINERY_HPP

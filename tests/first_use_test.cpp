@@ -49,7 +49,7 @@ boost::system::error_code second_join_error(net::io_context& ioc, Group& group) 
 
 }  // namespace
 
-TEST_CASE("errors: a second concurrent join is already_started, named by its operation",
+TEST_CASE("errors: a second concurrent join is already_started and named by its operation",
           "[errors][first_use]") {
   net::io_context ioc;
   SECTION("join_map") {
@@ -81,7 +81,7 @@ TEST_CASE("errors: a second concurrent join is already_started, named by its ope
   }
 }
 
-TEST_CASE("errors: nothing to join is not_found; cancelled waits name their operation",
+TEST_CASE("errors: nothing to join is not_found and cancelled waits name their operation",
           "[errors][first_use]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

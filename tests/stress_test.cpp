@@ -1,5 +1,5 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-// Stress and soak (RELIABILITY.md R3-R8, R10). Each scenario runs with a
+// Stress and soak (docs/spec.md R3-R8, R10). Each scenario runs with a
 // small count in the default suite and a large one under the [soak] tag
 // (`ctest -L soak`, or `joinery-tests "[soak]"`); both print their figures.
 
@@ -66,7 +66,7 @@ void on_strand(int threads, F&& body) {
     std::rethrow_exception(error);
 }
 
-// --- R3/R4: random lifecycles with the RELIABILITY op mix --------------------
+// --- R3/R4: random lifecycles with R3's op mix (docs/spec.md) -----------------
 
 struct lifecycle_figures {
   long spawned = 0, replaced = 0, delivered = 0, duplicates = 0, for_replaced = 0, values = 0,
@@ -398,7 +398,7 @@ void run_memory(long cycles) {
 
 }  // namespace
 
-// The default counts keep CI short; [soak] runs the RELIABILITY.md figures.
+// The default counts keep CI short; [soak] runs the figures of docs/spec.md's regimen.
 
 TEST_CASE("stress: 20000 random lifecycles on 4 threads, delivered == spawned - replaced (R3)",
           "[stress][threads]") {

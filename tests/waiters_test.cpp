@@ -36,7 +36,7 @@ struct fake_wait : waiter {
 
 }  // namespace
 
-TEST_CASE("waiters: a parked wait is claimed once, by the first news", "[waiters]") {
+TEST_CASE("waiters: a parked wait is claimed once by the first news", "[waiters]") {
   wait_slot slot;
   fake_wait w;
   CHECK_FALSE(slot.busy());

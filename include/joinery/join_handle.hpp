@@ -39,6 +39,7 @@
 #include <joinery/detail/serial_executor.hpp>
 #include <joinery/detail/set_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
+#include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 

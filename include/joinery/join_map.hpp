@@ -88,8 +88,10 @@
 #include <joinery/detail/group_owner.hpp>
 #include <joinery/detail/map_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
+#include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/wait_if_empty.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -163,12 +165,13 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // What a join delivers: a key and its task's outcome.
   using value_type = std::pair<K, join_result<V>>;
   using join_signature = void(boost::system::error_code, std::optional<value_type>);
+  using key_join_signature = void(boost::system::error_code, std::optional<join_result<V>>);
   using key_iterator = detail::key_iterator<K, typename state_type::table_type>;
   using key_range = std::ranges::subrange<key_iterator>;
 
   // Inherited from detail::group_owner (documented there): get_executor(),
-  // size(), empty(), contains_task(id), abort_all(), detach_all(),
-  // async_join_all(token), async_shutdown(token).
+  // size(), empty(), ready_count(), contains_task(id), abort_all(),
+  // detach_all(), async_join_all(token), async_shutdown(token).
 
   // --- Construction ------------------------------------------------------
 
@@ -312,9 +315,76 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
         initiate_async_join_next(this->state_ref(), this->executor_), token);
   }
 
+  // As async_join_next, but an empty map does not complete the wait: it
+  // stays pending until a task is spawned and finishes, and delivers it
+  // (detach_all() while it waits does not complete it either). The same
+  // completion signature and the same rules otherwise: cancellation (any
+  // type) and the map's destruction complete it with operation_aborted, a
+  // second concurrent join gets already_started, and no result is consumed
+  // by a cancelled wait.
+  //
+  //   for (;;) {  // a reaper beside an accept loop, on the same strand
+  //     auto [ec, ended] = co_await sessions.async_join_next(
+  //         joinery::wait_if_empty, net::as_tuple(net::deferred));
+  //     if (ec) break;  // cancelled, or the map is gone
+  //     log(ended->first, ended->second);
+  //   }
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_next(wait_if_empty_t,
+                       CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, join_signature>(
+        initiate_async_join_next(this->state_ref(), this->executor_, true), token);
+  }
+
+  // Waits for the task under `key` (the one there when the call is made) to
+  // finish, then delivers its outcome and removes it from the map, even if
+  // it had already finished: a join by key, which tokio's JoinMap has not.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function (also when the task had finished, or on an
+  // error). Token, executor and lifetimes as for async_join_next.
+  // Completion signature:
+  //   void(boost::system::error_code ec, std::optional<join_result<V>> outcome)
+  // Returns:
+  //   - (success, outcome)             the task finished (value, exception,
+  //                                    or cancelled if aborted first);
+  //   - (not_found, nullopt)           `key` is not in the map, or its task
+  //                                    left the map other than by finishing
+  //                                    (replaced by a spawn on the same key,
+  //                                    detach(key), detach_all()), or another
+  //                                    join took it first;
+  //   - (operation_aborted, nullopt)   the wait was cancelled, or the map
+  //                                    destroyed;
+  //   - (already_started, nullopt)     an async_join on the same key is
+  //                                    already pending.
+  // It may be pending beside one async_join_next and async_joins on other
+  // keys. While it is pending, its task is delivered to it only: neither
+  // async_join_next nor try_join_next takes it, and async_join_next treats
+  // a map holding only such tasks as empty.
+  // Per-Operation Cancellation: terminal, partial and total end the wait
+  // with operation_aborted; nothing is consumed: the task (finished or not)
+  // stays in the map for later joins.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(key_join_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join(const K& key,
+                  CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return async_join_impl(key, std::forward<CompletionToken>(token));
+  }
+
+  // As above, for any key type the (transparent) hash and equality accept.
+  template <class Q, BOOST_ASIO_COMPLETION_TOKEN_FOR(key_join_signature)
+                         CompletionToken = detail::default_token_t<executor_type>>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  auto async_join(const Q& key,
+                  CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return async_join_impl(key, std::forward<CompletionToken>(token));
+  }
+
   // A finished task's key and outcome, if one is ready; never waits. Leaves
   // a pending async_join_next waiting (it is woken for the next result), and
   // if this takes the map's last task, that join completes with nullopt.
+  // Tasks a pending async_join waits for are left to it.
   [[nodiscard(
       "the result holds a task's outcome, which is lost if ignored")]] std::optional<value_type>
   try_join_next() {
@@ -347,7 +417,42 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return st ? st->abort_matching(pred) : 0;
   }
 
+  // Removes the task under `key` without aborting it: it runs on, its
+  // abort_handles keep working, and its outcome goes to nobody (also when it
+  // had already finished). A pending async_join on `key` completes with
+  // not_found, and a pending async_join_next with nullopt if the map is now
+  // empty. False for a missing key.
+  bool detach(const K& key) { return detach_impl(key); }
+
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool detach(const Q& key) {
+    return detach_impl(key);
+  }
+
   // --- Lookup and capacity -------------------------------------------------
+
+  // True when the task under `key` has finished and its outcome awaits
+  // joining (until a join takes it); false while it runs, and for a missing
+  // key.
+  bool is_finished(const K& key) const { return is_finished_impl(key); }
+
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool is_finished(const Q& key) const {
+    return is_finished_impl(key);
+  }
+
+  // The abort_handle of the task under `key`; nullopt for a missing key.
+  std::optional<abort_handle> get_abort_handle(const K& key) const {
+    return abort_handle_impl(key);
+  }
+
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  std::optional<abort_handle> get_abort_handle(const Q& key) const {
+    return abort_handle_impl(key);
+  }
 
   // True if a task for `key` is in the map, finished but unjoined included.
   bool contains(const K& key) const { return find(key) != nullptr; }
@@ -410,7 +515,39 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
 
  private:
   using take_policy = typename state_type::take_policy;
+  using key_take_policy = typename state_type::key_take_policy;
   using initiate_async_join_next = detail::initiate_join<state_type, take_policy, Executor>;
+  using initiate_async_join = detail::initiate_key_join<state_type, key_take_policy, Executor>;
+
+  template <class Q, class CompletionToken>
+  auto async_join_impl(const Q& key, CompletionToken&& token) {
+    detail::task_header* t = find(key);
+    return boost::asio::async_initiate<CompletionToken, key_join_signature>(
+        initiate_async_join(this->state_ref(), this->executor_,
+                            t ? detail::task_ref<>::share(t) : detail::task_ref<>()),
+        token);
+  }
+
+  template <class Q>
+  bool detach_impl(const Q& key) {
+    detail::task_header* t = find(key);
+    if (t)
+      this->state_if_any()->detach(t);
+    return t != nullptr;
+  }
+
+  template <class Q>
+  bool is_finished_impl(const Q& key) const {
+    detail::task_header* t = find(key);
+    return t && this->state_if_any()->is_ready(t);
+  }
+
+  template <class Q>
+  std::optional<abort_handle> abort_handle_impl(const Q& key) const {
+    if (detail::task_header* t = find(key))
+      return detail::handle_for(t);
+    return std::nullopt;
+  }
 
   detail::core_ref<state_type> make_state() const {
     return detail::core_ref<state_type>(new state_type(0, hash_, eq_));

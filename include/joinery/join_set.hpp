@@ -38,8 +38,10 @@
 #include <joinery/detail/group_owner.hpp>
 #include <joinery/detail/set_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
+#include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/wait_if_empty.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -76,8 +78,8 @@ class join_set : public detail::group_owner<join_set<V, Executor>, detail::set_s
                                       std::optional<std::pair<task_id, join_result<V>>>);
 
   // Inherited from detail::group_owner (documented there): get_executor(),
-  // size(), empty(), contains_task(id), abort_all(), detach_all(),
-  // async_join_all(token), async_shutdown(token).
+  // size(), empty(), ready_count(), contains_task(id), abort_all(),
+  // detach_all(), async_join_all(token), async_shutdown(token).
 
   // --- Construction --------------------------------------------------------
 
@@ -191,6 +193,29 @@ class join_set : public detail::group_owner<join_set<V, Executor>, detail::set_s
     return boost::asio::async_initiate<CompletionToken, join_with_id_signature>(
         detail::initiate_join<state_type, take_with_id_policy, Executor>(this->state_ref(),
                                                                          this->executor_),
+        token);
+  }
+
+  // As async_join_next, waiting while the set is empty
+  // (join_map::async_join_next(wait_if_empty, token) without the key).
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_next(wait_if_empty_t,
+                       CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, join_signature>(
+        detail::initiate_join<state_type, take_policy, Executor>(this->state_ref(), this->executor_,
+                                                                 true),
+        token);
+  }
+
+  // As async_join_next_with_id, waiting while the set is empty.
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_with_id_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_next_with_id(wait_if_empty_t,
+                               CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return boost::asio::async_initiate<CompletionToken, join_with_id_signature>(
+        detail::initiate_join<state_type, take_with_id_policy, Executor>(this->state_ref(),
+                                                                         this->executor_, true),
         token);
   }
 

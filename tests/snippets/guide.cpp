@@ -77,24 +77,26 @@ net::awaitable<std::size_t> drain(joinery::join_set<std::size_t>& set) {
 // clang-format off
 // [server-loop]
 net::awaitable<void> session(tcp::socket socket);  // echoes until the client leaves
+using session_map = joinery::join_map<std::uint64_t, void>;
+
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor, session_map& sessions) {
+  for (std::uint64_t id = 1;; ++id)  // every accepted connection becomes a session
+    sessions.spawn(id, session(co_await acceptor.async_accept(net::use_awaitable)));
+}
+
+net::awaitable<void> reap_loop(session_map& sessions) {
+  for (;;) {  // joins sessions as they end; waits while none runs
+    auto ended = co_await sessions.async_join_next(joinery::wait_if_empty, net::use_awaitable);
+    auto& [id, result] = *ended;
+    std::cout << "session " << id << ": " << (result ? "done" : result.error().message()) << "\n";
+  }
+}
 
 net::awaitable<void> serve(tcp::acceptor& acceptor) {
-  joinery::join_map<std::uint64_t, void> sessions(co_await net::this_coro::executor);
-  std::uint64_t next_id = 0;
-  for (;;) {
-    if (sessions.empty()) {  // nothing to reap: joining would complete at once, just accept
-      sessions.spawn(++next_id, session(co_await acceptor.async_accept(net::use_awaitable)));
-      continue;
-    }
-    auto r = co_await (acceptor.async_accept(net::use_awaitable) ||
-                       sessions.async_join_next(net::use_awaitable));
-    if (r.index() == 0) {
-      sessions.spawn(++next_id, session(std::move(std::get<0>(r))));
-    } else if (auto& ended = std::get<1>(r)) {
-      auto& [id, result] = *ended;
-      std::cout << "session " << id << ": " << (result ? "done" : result.error().message()) << "\n";
-    }
-  }
+  session_map sessions(co_await net::this_coro::executor);
+  // Both loops in one coroutine: one strand. Neither ends on its own, so this
+  // runs until serve is cancelled or fails, and never races an accept.
+  co_await (accept_loop(acceptor, sessions) || reap_loop(sessions));
 }  // leaving serve (an exception, a cancellation) aborts every session
 // [server-loop]
 // clang-format on
@@ -117,6 +119,23 @@ net::awaitable<int> slow_job(int id) {
 }
 
 // clang-format off
+// [per-key]
+net::awaitable<void> per_key() {
+  joinery::join_map<std::string, int> jobs(co_await net::this_coro::executor);
+  for (int id = 1; id <= 3; ++id) jobs.spawn("job-" + std::to_string(id), slow_job(id));
+  jobs.spawn("audit", slow_job(9));
+
+  // Wait for one task by its key, whatever else finishes first.
+  if (auto outcome = co_await jobs.async_join("job-2")) std::cout << "job-2: " << outcome->value() << "\n";
+
+  if (auto h = jobs.get_abort_handle("job-3")) h->abort();  // a copyable handle, by key
+  jobs.detach("audit");  // leaves the map unaborted: runs on, reported to nobody
+  std::cout << jobs.ready_count() << " finished of " << jobs.size() << "\n";
+  std::cout << "job-1 finished: " << jobs.is_finished("job-1") << "\n";
+  co_await jobs.async_shutdown();
+}
+// [per-key]
+
 // [cancellation]
 net::awaitable<void> cancellation() {
   joinery::join_map<int, int> jobs(co_await net::this_coro::executor);
@@ -193,6 +212,7 @@ int main() {
       []() -> net::awaitable<void> {
         co_await spawning();
         co_await cancellation();
+        co_await per_key();
         co_await captures();
         joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
         for (std::size_t i = 1; i <= 100; ++i)

@@ -16,12 +16,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -147,6 +149,22 @@ inline net::awaitable<void> forever() {
   net::steady_timer t(co_await net::this_coro::executor, net::steady_timer::time_point::max());
   co_await t.async_wait(net::use_awaitable);
 }
+
+// A callback handler for `void(error_code, T)` that records its completion:
+// how many times it ran, and with what.
+template <class T>
+struct recorder {
+  int calls = 0;
+  boost::system::error_code ec;
+  std::optional<T> value;
+  auto handler() {
+    return [this](boost::system::error_code e, T v) {
+      ++calls;
+      ec = e;
+      value.emplace(std::move(v));
+    };
+  }
+};
 
 // Counts live instances, to prove captured state and values are destroyed.
 struct counted {

@@ -24,23 +24,53 @@ namespace joinery::detail {
 template <class State>
 using core_ref = counted_ref<State>;
 
-// async_initiate's initiation for a join with policy Take. Holds the state,
-// not the container, so a deferred join outlives a move of the container.
+// async_initiate's initiation for a next-join with policy Take. Holds the
+// state, not the container, so a deferred join outlives a move of the
+// container.
 template <class State, class Take, class Executor>
 class initiate_join {
  public:
   using executor_type = Executor;
-  initiate_join(core_ref<State> state, const Executor& ex) : state_(std::move(state)), ex_(ex) {}
+  initiate_join(core_ref<State> state, const Executor& ex, bool wait_if_empty = false)
+      : state_(std::move(state)), ex_(ex), wait_if_empty_(wait_if_empty) {}
   executor_type get_executor() const noexcept { return ex_; }
 
   template <class Handler>
   void operator()(Handler&& handler) {
-    start_join<Take>(state_.get(), std::forward<Handler>(handler), ex_);
+    start_join<Take>(state_.get(), std::forward<Handler>(handler), ex_,
+                     join_options{nullptr, wait_if_empty_});
   }
 
  private:
   core_ref<State> state_;
   Executor ex_;
+  bool wait_if_empty_;
+};
+
+// The initiation of a keyed join (join_map::async_join): waits for `task`,
+// the task under the key when the call was made; null when there was none
+// (the join then completes with not_found).
+template <class State, class Take, class Executor>
+class initiate_key_join {
+ public:
+  using executor_type = Executor;
+  initiate_key_join(core_ref<State> state, const Executor& ex, task_ref<> task)
+      : state_(std::move(state)), ex_(ex), task_(std::move(task)) {}
+  executor_type get_executor() const noexcept { return ex_; }
+
+  template <class Handler>
+  void operator()(Handler&& handler) {
+    if (!task_)
+      return post_empty<Take>(std::forward<Handler>(handler), ex_,
+                              located(net::error::not_found, Take::location));
+    start_join<Take>(state_.get(), std::forward<Handler>(handler), ex_,
+                     join_options{task_.get(), false});
+  }
+
+ private:
+  core_ref<State> state_;
+  Executor ex_;
+  task_ref<> task_;
 };
 
 // async_shutdown: abort every task, then join until the group is empty,
@@ -111,7 +141,8 @@ std::optional<typename Take::value_type> try_join(State* state) {
   if (!t)
     return std::nullopt;
   std::optional<typename Take::value_type> next(Take::take(*state, t));
-  if (Take::is_empty(*state))
+  // A pending next-join may now find nothing it could deliver.
+  if (state->size() <= state->keyed_joins())
     state->kick();
   return next;
 }

@@ -47,6 +47,12 @@ class group_owner {
 
   bool empty() const noexcept { return size() == 0; }
 
+  // How many tasks have finished and await joining: counted from the moment
+  // a finished task is queued for a join until a join takes it, including a
+  // task a join_map::async_join is about to receive. size() counts these
+  // and the tasks still running.
+  std::size_t ready_count() const noexcept { return state_ ? state_->ready_count() : 0; }
+
   // True if the task with this id is in the group (finished but unjoined
   // included). The first call builds an id index (linear in size()), kept
   // up to date from then on (constant time); groups that never ask do not

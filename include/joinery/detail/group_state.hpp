@@ -36,7 +36,7 @@ class group_state : public group_core {
   // Forgets every task without aborting it: they run on and report to
   // nobody. A pending join then sees an empty group and completes.
   void detach_all() noexcept {
-    orphan([this](auto&& f) { derived().for_each_task(f); });
+    orphan(each_task());
     derived().release_index();
     kick();
   }
@@ -44,13 +44,13 @@ class group_state : public group_core {
   // A join_handle is gone: close (its pending wait completes with
   // operation_aborted, later reports are dropped) but let the task run on.
   void detach_owner() noexcept {
-    close();
+    close(each_task());
     derived().release_index();
   }
 
   // The owner is gone: close, abort everything, free what is left.
   void shutdown_owner() noexcept {
-    close();
+    close(each_task());
     derived().for_each_task([](task_header* t) { t->abort_quietly(); });
     derived().release_index();
   }
@@ -59,6 +59,11 @@ class group_state : public group_core {
   group_state() = default;
 
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+
+  // A visitor of every indexed task, as the core's orphan and close take.
+  auto each_task() noexcept {
+    return [this](auto&& f) { derived().for_each_task(f); };
+  }
 };
 
 }  // namespace joinery::detail

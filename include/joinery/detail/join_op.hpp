@@ -30,7 +30,6 @@
 //   JOINERY_OPERATION_LOCATION("joinery::..."); // names the operation in error codes
 //   using value_type = ...;                     // what the join takes
 //   using signature = void(error_code, ...);    // the completion signature
-//   static bool is_empty(const State&) noexcept; // the group has no task
 //   static value_type take(State&, task_header*) noexcept; // takes the list's reference
 //   static std::tuple<...> completion_args(error_code, std::optional<value_type>);
 
@@ -63,18 +62,27 @@ namespace joinery::detail {
 // type ends the wait; it has no effect on the tasks.
 class join_cancellation {
  public:
-  join_cancellation(group_core* core, std::uint64_t seq) noexcept : core_(core), seq_(seq) {
+  join_cancellation(group_core* core, std::uint64_t seq, task_header* key) noexcept
+      : core_(core), seq_(seq), key_(key ? task_ref<>::share(key) : task_ref<>()) {
     core_->add_ref();
   }
   join_cancellation(const join_cancellation&) = delete;
   join_cancellation& operator=(const join_cancellation&) = delete;
   ~join_cancellation() { core_->release(); }
 
-  void operator()(net::cancellation_type_t) noexcept { core_->cancel_join(seq_); }
+  void operator()(net::cancellation_type_t) noexcept { core_->cancel_join(seq_, key_.get()); }
 
  private:
   group_core* core_;
   std::uint64_t seq_;
+  task_ref<> key_;  // the task a keyed join waits for
+};
+
+// How a join waits: for the next task (wait_if_empty: also while the group
+// is empty), or for the task `key` (join_map::async_join).
+struct join_options {
+  task_header* key = nullptr;
+  bool wait_if_empty = false;
 };
 
 // Delivery as `void(error_code, std::optional<Value>)`, nullopt meaning
@@ -98,12 +106,13 @@ class join_op final : public waiter {
   using self_allocator =
       typename std::allocator_traits<allocator_type>::template rebind_alloc<join_op>;
 
-  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state) {
+  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state,
+                         join_options opts) {
     self_allocator alloc(
         op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
     join_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
     try {
-      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state);
+      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state, opts);
     } catch (...) {
       std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
       throw;
@@ -166,11 +175,21 @@ class join_op final : public waiter {
     handler_allocator alloc_;
   };
 
-  join_op(Handler&& handler, const WorkExecutor& ex, State* state)
-      : waiter(&ops), handler_(std::move(handler)), ex_(ex), state_(state) {
+  join_op(Handler&& handler, const WorkExecutor& ex, State* state, join_options opts)
+      : waiter(&ops),
+        handler_(std::move(handler)),
+        ex_(ex),
+        state_(state),
+        key_(opts.key ? task_ref<>::share(opts.key) : task_ref<>()),
+        wait_if_empty_(opts.wait_if_empty) {
     state->add_ref();
   }
 
+ public:
+  group_core::join_need need() const noexcept { return {state_->size(), wait_if_empty_}; }
+  task_header* key() const noexcept { return key_.get(); }
+
+ private:
   // Posts the completion. If this throws, the operation is intact and still
   // claimed: the caller requeues or frees it. Once the post succeeded the
   // completion may already have run on another thread, so `self` is not
@@ -193,7 +212,7 @@ class join_op final : public waiter {
   static bool do_abandon(waiter* base) noexcept {
     auto* self = static_cast<join_op*>(base);
     State* state = self->state_;
-    if (!state->abandon_join(self))
+    if (!state->abandon_join(self, self->key()))
       return false;
     self->destroy();
     state->release();
@@ -204,7 +223,7 @@ class join_op final : public waiter {
     State& state = *state_;
     group_core::resolution r;
     for (;;) {
-      r = state.resolve_join(this, Take::is_empty(state), prepared_);
+      r = state.resolve_join(this, key(), need(), prepared_);
       if (!r.parked)
         break;
       if (prepared_)
@@ -214,6 +233,8 @@ class join_op final : public waiter {
     boost::system::error_code ec;
     if (r.aborted)
       ec = located(net::error::operation_aborted, Take::location);
+    else if (r.not_found)
+      ec = located(net::error::not_found, Take::location);
     std::optional<value_type> value;
     if (r.task)
       value.emplace(Take::take(state, r.task));
@@ -240,7 +261,7 @@ class join_op final : public waiter {
   void discard() noexcept {
     join_service::unlink(this);
     State* state = state_;
-    state->end_join(this);
+    state->end_join(this, key());
     destroy();
     state->release();
   }
@@ -257,7 +278,9 @@ class join_op final : public waiter {
   Handler handler_;
   WorkExecutor ex_;
   std::optional<work_tracker<WorkExecutor>> work_;
-  State* state_;           // a reference is held
+  State* state_;  // a reference is held
+  task_ref<> key_;
+  bool wait_if_empty_;
   bool prepared_ = false;  // owner's side only
 };
 
@@ -288,40 +311,41 @@ void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::err
 // Starts a join on `state` (null means an empty group that never had a
 // task). See the file comment for the protocol.
 template <class Take, class State, class Handler, class DefaultExecutor>
-void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
+void start_join(State* state, Handler&& handler, const DefaultExecutor& ex,
+                join_options opts = {}) {
   using handler_type = std::decay_t<Handler>;
   using work_executor = net::associated_executor_t<handler_type, DefaultExecutor>;
   using op_type = join_op<State, Take, handler_type, work_executor>;
 
-  if (!state)
+  if (!state)  // owners pass their state, created on demand; a null one has no task
     return post_empty<Take>(std::forward<Handler>(handler), ex, {});
-  if (state->join_in_progress()) {
-    // One join at a time, like tokio's &mut self: a second concurrent join
-    // is refused rather than queued, so results cannot be split
-    // unpredictably between two consumers.
+  if (state->join_in_progress(opts.key)) {
+    // One join at a time (per key, for keyed joins), like tokio's &mut
+    // self: a second concurrent join is refused rather than queued, so
+    // results cannot be split unpredictably between two consumers.
     return post_empty<Take>(std::forward<Handler>(handler), ex,
                             located(net::error::already_started, Take::location));
   }
 
   handler_type h(std::forward<Handler>(handler));
   work_executor wex = net::get_associated_executor(h, ex);
-  op_type* op = op_type::create(std::move(h), wex, state);
+  op_type* op = op_type::create(std::move(h), wex, state, opts);
   const std::uint64_t seq = state->next_join_seq();
   auto slot = op->slot();
   if (slot.is_connected()) {
     try {
-      slot.template emplace<join_cancellation>(state, seq);
+      slot.template emplace<join_cancellation>(state, seq, opts.key);
     } catch (...) {
       op->destroy_unstarted();
       throw;
     }
   }
-  bool post_now = state->begin_join(op, seq, Take::is_empty(*state));
+  bool post_now = state->begin_join(op, seq, opts.key, op->need());
   if (!post_now) {
     // About to wait: link into the context's join_service first, outside
     // the group's lock (lock order); then park, unless news came meanwhile.
     op->prepare_wait();
-    post_now = state->park_join(op, Take::is_empty(*state));
+    post_now = state->park_join(op, opts.key, op->need());
   }
   if (post_now) {
     try {
@@ -329,7 +353,7 @@ void start_join(State* state, Handler&& handler, const DefaultExecutor& ex) {
     } catch (...) {
       // Never completed: undo it; the exception tells the initiator (Asio's
       // convention for an initiation that cannot start).
-      state->end_join(op);
+      state->end_join(op, opts.key);
       op->destroy_unstarted();
       throw;
     }

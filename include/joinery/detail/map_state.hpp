@@ -36,8 +36,15 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
     JOINERY_OPERATION_LOCATION("joinery::join_map::async_join_next");
     JOINERY_LOCATION(shutdown_location, "joinery::join_map::async_shutdown");
     JOINERY_LOCATION(join_all_location, "joinery::join_map::async_join_all");
-    static bool is_empty(const map_state& s) noexcept { return s.is_empty(); }
     static delivered_type take(map_state& s, task_header* t) noexcept { return s.take(t); }
+  };
+
+  // join_map::async_join (by key): the outcome only.
+  struct key_take_policy : optional_delivery<join_result<V>> {
+    JOINERY_OPERATION_LOCATION("joinery::join_map::async_join");
+    static join_result<V> take(map_state& s, task_header* t) noexcept {
+      return std::move(s.take(t).second);
+    }
   };
 
   std::size_t size() const noexcept { return table_.size(); }
@@ -63,7 +70,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
 
   bool contains_task(task_id id) {
     if (!ids_)
-      ids_.build(table_.size(), [this](auto&& f) { for_each_task(f); });
+      ids_.build(table_.size(), [this](auto&& f) { this->for_each_task(f); });
     return ids_.contains(id);
   }
 
@@ -107,6 +114,18 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
     auto node = table_.extract(it);
     ids_.erase(t);
     return delivered_type(std::move(node.value().key), take_result<V>(t));
+  }
+
+  // Removes the task `t` (under its key) without aborting it: it runs on and
+  // reports to nobody; a keyed join waiting for it completes with not_found.
+  void detach(task_header* t) noexcept {
+    this->orphan([t](auto&& f) { f(t); });
+    auto it = table_.find(by_task{t});
+    assert(it != table_.end() && "a task found by key is in its map");
+    table_.erase(it);
+    ids_.erase(t);
+    t->release();  // the table's reference
+    this->kick();  // a next-join may find the map empty now
   }
 
   // Aborts the tasks whose key satisfies pred; returns how many matched.

@@ -38,7 +38,7 @@ class set_state final : public group_state<V, set_state<V>> {
 
   bool contains_task(task_id id) {
     if (!ids_)
-      ids_.build(tasks_.size(), [this](auto&& f) { for_each_task(f); });
+      ids_.build(tasks_.size(), [this](auto&& f) { this->for_each_task(f); });
     return ids_.contains(id);
   }
 
@@ -86,14 +86,12 @@ class set_state final : public group_state<V, set_state<V>> {
     JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next");
     JOINERY_LOCATION(shutdown_location, "joinery::join_set::async_shutdown");
     JOINERY_LOCATION(join_all_location, "joinery::join_set::async_join_all");
-    static bool is_empty(const set_state& s) noexcept { return s.is_empty(); }
     static join_result<V> take(set_state& s, task_header* t) noexcept { return s.take(t); }
   };
 
   // join_set::async_join_next_with_id
   struct take_with_id_policy : optional_delivery<std::pair<task_id, join_result<V>>> {
     JOINERY_OPERATION_LOCATION("joinery::join_set::async_join_next_with_id");
-    static bool is_empty(const set_state& s) noexcept { return s.is_empty(); }
     static std::pair<task_id, join_result<V>> take(set_state& s, task_header* t) noexcept {
       const task_id id = t->id();
       return {id, s.take(t)};
@@ -111,6 +109,7 @@ class handle_state final : public group_state<V, handle_state<V>> {
   handle_state() = default;
   ~handle_state() override { release_index(); }
 
+  std::size_t size() const noexcept { return task_ ? 1 : 0; }
   bool is_empty() const noexcept { return task_ == nullptr; }
 
   template <class F>
@@ -144,7 +143,6 @@ class handle_state final : public group_state<V, handle_state<V>> {
     JOINERY_OPERATION_LOCATION("joinery::join_handle::async_wait");
     using value_type = join_result<V>;
     using signature = void(boost::system::error_code, join_result<V>);
-    static bool is_empty(const handle_state& s) noexcept { return s.is_empty(); }
     static join_result<V> take(handle_state& s, task_header* t) noexcept { return s.take(t); }
     static std::tuple<boost::system::error_code, join_result<V>> completion_args(
         boost::system::error_code ec, std::optional<join_result<V>> value) {

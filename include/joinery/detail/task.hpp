@@ -22,6 +22,7 @@
 #include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/intrusive_list.hpp>
 #include <joinery/detail/spin_lock.hpp>
+#include <joinery/detail/waiters.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
@@ -226,7 +227,9 @@ class task_header {
 
   // --- Guarded by the sink's lock. ----------------------------------------
   list_hook<task_header> ready_hook_;  // on its group's ready list
+  wait_slot key_wait_;                 // a join_map's async_join waiting for this task
   bool orphaned_ = false;              // no longer owned by its group: reports to nobody
+  bool reported_ = false;              // queued on the ready list once (then taken, or still there)
 
   // --- Written by the runner before reporting, read by the group after
   // taking the task off the ready list (ordered by the sink's lock). -------

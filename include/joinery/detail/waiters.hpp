@@ -37,6 +37,7 @@
 namespace joinery::detail {
 
 class join_service;
+class task_header;
 
 // The protocol's part of a pending wait. The operation that derives from it
 // (join_op.hpp) supplies how to post its completion and how to be destroyed
@@ -67,6 +68,11 @@ class waiter {
   std::atomic<join_service*> service_{nullptr};
   list_hook<waiter> service_hook_;
 
+  // Chains the waits a group claims under its lock and posts after it;
+  // guarded by that lock while the wait is claimed.
+  waiter* batch_next_ = nullptr;
+  task_header* batch_key_ = nullptr;
+
  protected:
   struct operations {
     void (*post)(waiter*);
@@ -93,6 +99,11 @@ class wait_slot {
   // waits, so when it reads "no", no wait is in progress; it may read a
   // stale "yes" while another thread ends one (a context shutting down).
   bool busy() const noexcept { return current_.load(std::memory_order_acquire) != nullptr; }
+
+  // Whether `w` is the wait in progress here.
+  bool holds(const waiter* w) const noexcept {
+    return current_.load(std::memory_order_relaxed) == w;
+  }
 
   // The owner starts `w`, named `seq`.
   void begin(waiter* w, std::uint64_t seq) noexcept {
