@@ -4,6 +4,12 @@
 // a join_map driven by a single-threaded io_context that the script steps one
 // handler at a time. A reference model says what each operation must return.
 //
+// The first byte picks the key type (bit 0) and the alphabet (bit 1): the
+// base alphabet of 16 operations, or the extended one of 32, which adds the
+// per-key operations (async_join, detach, is_finished, get_abort_handle),
+// joins that wait while empty, and ready_count (ops 22-31 are reserved for
+// the scheduling operations; until then they run the executor to quiescence).
+//
 // Tasks are scripted coroutines: 0-4 suspension points (a gate the script
 // opens, or a yield that completes by itself), then an outcome (a value, an
 // exception, or never finishing). Keys are uint8_t (many replacements) or
@@ -27,6 +33,7 @@
 // replays a corpus directory, run by ctest in every build.
 
 #include <joinery/join_map.hpp>
+#include <joinery/wait_if_empty.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -203,22 +210,41 @@ class harness {
     bool cancel_expected = false;  // aborted while unfinished
     bool delivered = false;
     bool unfinished_at_io_death = false;  // its executor was destroyed first
+    bool was_reserved = false;            // a keyed join waited for it once
   };
 
   struct join_record {
     bool pending = false;
     bool second_pending = false;
-    bool cancelled = false;  // its wait was cancelled
+    bool cancelled = false;      // its wait was cancelled
+    bool wait_if_empty = false;  // async_join_next(joinery::wait_if_empty)
     net::cancellation_signal signal;
   };
 
+  // A pending async_join(key): what its completion must be.
+  struct key_join {
+    std::uint64_t gen = 0;
+    bool cancelled = false;  // cancelled, or the map destroyed: operation_aborted
+    bool gone = false;       // its task left the map unfinished: not_found
+    net::cancellation_signal signal;
+  };
+
+  struct key_record {
+    Raw raw;
+    boost::system::error_code ec;
+    std::optional<joinery::join_result<fvalue>> outcome;
+  };
+
  public:
-  explicit harness(input& in)
-      : in_(in), io_(std::in_place, 1), map_(std::in_place, io_->get_executor()) {}
+  harness(input& in, bool extended)
+      : in_(in),
+        extended_(extended),
+        io_(std::in_place, 1),
+        map_(std::in_place, io_->get_executor()) {}
 
   void run() {
     for (int ops = 0; !in_.done() && ops < 4096; ++ops) {
-      step_op(in_.byte() % 16);
+      step_op(in_.byte() % (extended_ ? 32 : 16));
       check_structure();
     }
     finish();
@@ -267,7 +293,9 @@ class harness {
         map_->abort_all();
         break;
       case 4:
-        live_.clear();  // detached: reported to nobody
+        for (auto& [raw, kj] : key_joins_)
+          kj->gone = true;  // their tasks left the map unfinished (or unjoined)
+        live_.clear();      // detached: reported to nobody
         map_->detach_all();
         break;
       case 5:
@@ -301,25 +329,66 @@ class harness {
         *map_ = std::move(moved);
         break;
       }
-      case 13:
+      case 13: {
         // Destroy and recreate: every task is aborted and reported to nobody;
-        // a pending join completes with operation_aborted.
+        // pending joins complete with operation_aborted.
+        std::vector<std::uint64_t> owned;
+        for (auto& [raw, gen] : live_)
+          owned.push_back(gen);
         live_.clear();
+        for (auto& [raw, kj] : key_joins_)
+          kj->cancelled = true;
         map_.reset();
-        if (join_.pending) {
-          // Its completion (operation_aborted) is already posted; let it run,
-          // so that the next join belongs to the new map.
+        if (join_.pending)
           join_.cancelled = true;
-          io_->restart();
-          while (join_.pending && io_->poll_one() != 0)
-            drain_handler_records();
-          FUZZ_CHECK(!join_.pending);
-        }
+        // Their completions are already posted; let them run, so that the
+        // next joins belong to the new map.
+        io_->restart();
+        while ((join_.pending || !key_joins_.empty()) && io_->poll_one() != 0)
+          drain_handler_records();
+        FUZZ_CHECK(!join_.pending);
+        FUZZ_CHECK(key_joins_.empty());
+        // Destruction aborted every task: run to quiescence, then none of
+        // them may still run (a task that never ends on its own included).
+        quiesce();
+        for (std::uint64_t gen : owned)
+          FUZZ_CHECK(gens_[gen].handle.is_finished());
         map_.emplace(io_->get_executor());
         break;
+      }
       case 15:
         for (auto& gi : gens_)
           gi.g->release();
+        break;
+      // --- The extended alphabet. ---------------------------------------------
+      case 16:
+        start_key_join(make_raw(in_.byte()));
+        break;
+      case 17:
+        cancel_key_join(in_.byte(), in_.byte() % 3);
+        break;
+      case 18: {
+        Raw raw = make_raw(in_.byte());
+        const bool expect = live_.count(raw) != 0;
+        if (expect) {
+          live_.erase(raw);  // detached: reported to nobody
+          if (auto it = key_joins_.find(raw); it != key_joins_.end())
+            it->second->gone = true;
+        }
+        FUZZ_CHECK(map_->detach(key(raw)) == expect);
+        break;
+      }
+      case 19:
+        start_join(true);
+        break;
+      case 20:
+        check_queries(make_raw(in_.byte()));
+        break;
+      case 21:
+        try_join();
+        break;
+      default:  // 22-31: reserved (see the file comment)
+        quiesce();
         break;
     }
   }
@@ -343,7 +412,9 @@ class harness {
     gens_.push_back({raw, s, g, {}, false, false});
     gens_[gen].handle =
         map_->spawn(key(raw), [g, s, log = &finish_log_, gen] { return scripted(g, s, log, gen); });
-    live_[raw] = gen;  // replaces: the old task is never reported
+    if (auto it = key_joins_.find(raw); it != key_joins_.end() && live_.count(raw))
+      it->second->gone = true;  // its task was replaced
+    live_[raw] = gen;           // replaces: the old task is never reported
   }
 
   void mark_aborted(std::uint64_t gen) {
@@ -364,17 +435,38 @@ class harness {
     while (io_->poll_one() != 0)
       drain_handler_records();
     drain_handler_records();
-    // No join may sleep while a result is deliverable.
+    // No join may sleep while a result is deliverable (or, for a next-join
+    // that does not wait while empty, while there is nothing it could ever
+    // deliver).
     if (join_.pending && !join_.cancelled) {
-      for (auto& [raw, gen] : live_)
+      std::size_t deliverable = 0;
+      for (auto& [raw, gen] : live_) {
+        if (reserved(raw))
+          continue;
+        ++deliverable;
         FUZZ_CHECK(!gens_[gen].handle.is_finished());
+      }
+      FUZZ_CHECK(join_.wait_if_empty || deliverable > 0);
+    }
+    for (auto& [raw, kj] : key_joins_) {
+      FUZZ_CHECK(kj->cancelled || !kj->gone);  // those completed at once
+      FUZZ_CHECK(kj->cancelled || !gens_[kj->gen].handle.is_finished());
     }
   }
 
+  // Whether a pending async_join waits for the task under `raw`.
+  bool reserved(const Raw& raw) const {
+    auto it = key_joins_.find(raw);
+    return it != key_joins_.end() && !it->second->gone;
+  }
+
   // A delivered (key, outcome): the model says whether it may be, and what.
-  void delivered(const key& k, const joinery::join_result<fvalue>& r) {
+  // `via_key`: delivered to an async_join, which alone may take a task it
+  // waits for.
+  void delivered(const key& k, const joinery::join_result<fvalue>& r, bool via_key = false) {
     auto it = live_.find(k.raw);
     FUZZ_CHECK(it != live_.end());  // never a replaced, detached or unknown task
+    FUZZ_CHECK(via_key || !reserved(k.raw));
     auto& gi = gens_[it->second];
     FUZZ_CHECK(!gi.delivered);
     FUZZ_CHECK(gi.handle.is_finished());
@@ -400,9 +492,9 @@ class harness {
         ++aborted_outcomes.cancelled;
     }
     // Completion order: among tasks whose body ran, results come in the
-    // order the bodies ended.
+    // order the bodies ended (a keyed join takes its task out of turn).
     auto pos = std::find(finish_log_.begin(), finish_log_.end(), it->second);
-    if (pos != finish_log_.end()) {
+    if (pos != finish_log_.end() && !via_key && !gi.was_reserved) {
       const std::size_t p = static_cast<std::size_t>(pos - finish_log_.begin());
       FUZZ_CHECK(last_delivered_pos_ == npos || p > last_delivered_pos_);
       last_delivered_pos_ = p;
@@ -419,22 +511,26 @@ class harness {
       // Nothing ready means nothing finished (single thread: a finished task
       // has reported), unless a pending join is about to take it.
       for (auto& [raw, gen] : live_)
-        FUZZ_CHECK(!gens_[gen].handle.is_finished());
+        FUZZ_CHECK(reserved(raw) || !gens_[gen].handle.is_finished());
     }
     drain_handler_records();
   }
 
-  void start_join() {
+  void start_join(bool wait_if_empty = false) {
     if (join_.pending) {
       // A second concurrent join: already_started, at once but not inline.
       bool called = false;
       in_initiation_ = true;
-      map_->async_join_next([&called, this](boost::system::error_code ec, next_type n) {
+      auto second = [&called, this](boost::system::error_code ec, next_type n) {
         FUZZ_CHECK(!in_initiation_);
         FUZZ_CHECK(ec == net::error::already_started);
         FUZZ_CHECK(!n);
         called = true;
-      });
+      };
+      if (wait_if_empty)
+        map_->async_join_next(joinery::wait_if_empty, second);
+      else
+        map_->async_join_next(second);
       in_initiation_ = false;
       FUZZ_CHECK(!called);
       io_->restart();
@@ -445,13 +541,83 @@ class harness {
     }
     join_.pending = true;
     join_.cancelled = false;
+    join_.wait_if_empty = wait_if_empty;
     in_initiation_ = true;
-    map_->async_join_next(net::bind_cancellation_slot(
-        join_.signal.slot(), [this](boost::system::error_code ec, next_type n) {
-          FUZZ_CHECK(!in_initiation_);
-          records_.push_back({ec, std::move(n)});
-        }));
+    auto handler = net::bind_cancellation_slot(join_.signal.slot(),
+                                               [this](boost::system::error_code ec, next_type n) {
+                                                 FUZZ_CHECK(!in_initiation_);
+                                                 records_.push_back({ec, std::move(n)});
+                                               });
+    if (wait_if_empty)
+      map_->async_join_next(joinery::wait_if_empty, std::move(handler));
+    else
+      map_->async_join_next(std::move(handler));
     in_initiation_ = false;
+  }
+
+  // async_join(key): not_found for a missing key, already_started for a key
+  // with a pending keyed join (both at once, never inline), else pending.
+  void start_key_join(Raw raw) {
+    const bool missing = live_.count(raw) == 0;
+    if (missing || key_joins_.count(raw)) {
+      bool called = false;
+      in_initiation_ = true;
+      map_->async_join(
+          key(raw), [&called, missing, this](boost::system::error_code ec,
+                                             std::optional<joinery::join_result<fvalue>> o) {
+            FUZZ_CHECK(!in_initiation_);
+            FUZZ_CHECK(missing ? ec == net::error::not_found : ec == net::error::already_started);
+            FUZZ_CHECK(!o);
+            called = true;
+          });
+      in_initiation_ = false;
+      FUZZ_CHECK(!called);
+      io_->restart();
+      while (!called && io_->poll_one() != 0)
+        drain_handler_records();
+      FUZZ_CHECK(called);
+      return;
+    }
+    auto kj = std::make_unique<key_join>();
+    kj->gen = live_[raw];
+    gens_[kj->gen].was_reserved = true;
+    auto* slot_owner = kj.get();
+    key_joins_.emplace(raw, std::move(kj));
+    in_initiation_ = true;
+    map_->async_join(key(raw), net::bind_cancellation_slot(
+                                   slot_owner->signal.slot(),
+                                   [this, raw](boost::system::error_code ec,
+                                               std::optional<joinery::join_result<fvalue>> o) {
+                                     FUZZ_CHECK(!in_initiation_);
+                                     key_records_.push_back({raw, ec, std::move(o)});
+                                   }));
+    in_initiation_ = false;
+  }
+
+  void cancel_key_join(std::uint8_t pick, int type) {
+    if (key_joins_.empty())
+      return;
+    auto it = std::next(key_joins_.begin(), pick % key_joins_.size());
+    it->second->cancelled = true;
+    static constexpr net::cancellation_type types[] = {net::cancellation_type::terminal,
+                                                       net::cancellation_type::partial,
+                                                       net::cancellation_type::total};
+    it->second->signal.emit(types[type]);
+  }
+
+  // ready_count(), is_finished(key), get_abort_handle(key) against the model.
+  void check_queries(const Raw& raw) {
+    std::size_t finished = 0;
+    for (auto& [r, gen] : live_)
+      finished += gens_[gen].handle.is_finished() ? 1 : 0;
+    FUZZ_CHECK(map_->ready_count() == finished);
+    auto it = live_.find(raw);
+    const bool is_live = it != live_.end();
+    FUZZ_CHECK(map_->is_finished(key(raw)) == (is_live && gens_[it->second].handle.is_finished()));
+    auto h = map_->get_abort_handle(key(raw));
+    FUZZ_CHECK(h.has_value() == is_live);
+    if (h)
+      FUZZ_CHECK(*h == gens_[it->second].handle);
   }
 
   void cancel_join(int type) {
@@ -479,13 +645,38 @@ class harness {
         FUZZ_CHECK(!r.next);
       } else {
         FUZZ_CHECK(!r.ec);
-        if (r.next)
+        if (r.next) {
           delivered(r.next->first, r.next->second);
-        else
-          FUZZ_CHECK(live_.empty());  // "empty" only when the map is
+        } else {
+          // "Empty" only when the map holds nothing it could deliver, and
+          // never for a join that waits while empty.
+          FUZZ_CHECK(!join_.wait_if_empty);
+          for (auto& [raw, gen] : live_)
+            FUZZ_CHECK(reserved(raw));
+        }
       }
     }
     records_.clear();
+    for (auto& r : key_records_) {
+      auto it = key_joins_.find(r.raw);
+      FUZZ_CHECK(it != key_joins_.end());
+      const std::uint64_t gen = it->second->gen;
+      const bool cancelled = it->second->cancelled, gone = it->second->gone;
+      key_joins_.erase(it);
+      if (cancelled) {
+        FUZZ_CHECK(r.ec == net::error::operation_aborted);  // consumed nothing
+        FUZZ_CHECK(!r.outcome);
+      } else if (gone) {
+        FUZZ_CHECK(r.ec == net::error::not_found);
+        FUZZ_CHECK(!r.outcome);
+      } else {
+        FUZZ_CHECK(!r.ec);
+        FUZZ_CHECK(r.outcome.has_value());
+        FUZZ_CHECK(live_.count(r.raw) && live_[r.raw] == gen);
+        delivered(key(r.raw), *r.outcome, true);
+      }
+    }
+    key_records_.clear();
   }
 
   void check_structure() {
@@ -512,6 +703,7 @@ class harness {
     io_.reset();
     drain_handler_records();  // a pending join's handler died with the context
     join_.pending = false;
+    key_joins_.clear();
     FUZZ_CHECK(live.frames == 0);
     while (auto next = map_->try_join_next())
       delivered(next->first, next->second);
@@ -526,6 +718,7 @@ class harness {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   input& in_;
+  const bool extended_;
   std::optional<net::io_context> io_;
   std::optional<map_type> map_;
   std::vector<gen_info> gens_;
@@ -534,6 +727,8 @@ class harness {
   std::size_t last_delivered_pos_ = npos;
   join_record join_;
   std::vector<record> records_;
+  std::map<Raw, std::unique_ptr<key_join>> key_joins_;  // pending keyed joins
+  std::vector<key_record> key_records_;
   bool in_initiation_ = false;
 };
 
@@ -544,10 +739,12 @@ using namespace join_map_fuzz;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   input in(data, size);
   live = {};
-  if (in.byte() % 2 == 0)
-    harness<std::uint8_t>(in).run();
+  const std::uint8_t mode = in.byte();
+  const bool extended = (mode & 2) != 0;
+  if (mode % 2 == 0)
+    harness<std::uint8_t>(in, extended).run();
   else
-    harness<std::string>(in).run();
+    harness<std::string>(in, extended).run();
   FUZZ_CHECK(live.keys == 0 && live.values == 0 && live.frames == 0);
   return 0;
 }

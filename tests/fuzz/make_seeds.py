@@ -6,6 +6,8 @@ Not part of the build: the generated files are committed."""
 import os
 
 SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, CONTAINS, MOVE, RECREATE, RESPAWN, OPEN_ALL = range(16)
+# The extended alphabet (first byte 2 or 3).
+KEY_JOIN, CANCEL_KEY, DETACH_KEY, JOIN_WAIT, QUERIES, TRY2 = range(16, 22)
 VALUE, THROW, NEVER = range(3)
 
 
@@ -41,10 +43,38 @@ seeds = {
     "abort_matching_mixed": spawn(1, 1) + spawn(2, 1) + spawn(3, 0) + spawn(4, 1, 0, NEVER) + [STEP, 4, MATCH, 0, 1, QUIESCE, TRY, TRY, TRY, TRY, ABORT_ALL, QUIESCE, TRY],
 }
 
+# Seeds of the extended alphabet: joins by key, detach by key, joins that wait
+# while empty, ready_count / is_finished / get_abort_handle, and destroying
+# the map with all of them in flight.
+extended = {
+    "key_join_pending": spawn(1, 1) + [KEY_JOIN, 1, STEP, 2, QUERIES, 1, OPEN_ALL, QUIESCE, QUERIES, 1],
+    "key_join_finished": spawn(1) + [QUIESCE, QUERIES, 1, KEY_JOIN, 1, TRY, QUERIES, 1, QUIESCE, QUERIES, 1],
+    "key_join_missing": spawn(2) + [KEY_JOIN, 5, QUIESCE, TRY],
+    "key_join_twice": spawn(1, 1) + [KEY_JOIN, 1, KEY_JOIN, 1, OPEN_ALL, QUIESCE],
+    "key_join_replaced": spawn(1, 1) + [KEY_JOIN, 1] + spawn(1) + [QUIESCE, TRY],
+    "key_join_detached": spawn(1, 1) + [KEY_JOIN, 1, DETACH_KEY, 1, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "key_join_detach_all": spawn(1, 1) + spawn(2) + [KEY_JOIN, 1, DETACH, QUIESCE],
+    "key_join_cancelled": spawn(1, 1) + [KEY_JOIN, 1, CANCEL_KEY, 0, 0, OPEN_ALL, QUIESCE, TRY],
+    "key_join_cancel_woken": spawn(1) + [QUIESCE, KEY_JOIN, 1, CANCEL_KEY, 0, 2, QUIESCE, TRY],
+    "key_join_beside_next": spawn(1, 1) + spawn(2, 1) + [KEY_JOIN, 1, JOIN, OPEN, 0, QUIESCE, TRY, OPEN_ALL, QUIESCE],
+    "key_join_empties_next": spawn(1, 1) + [JOIN, KEY_JOIN, 1, QUIESCE, OPEN_ALL, QUIESCE],
+    "key_join_abort": spawn(1, 1, 0, NEVER) + [STEP, 1, KEY_JOIN, 1, ABORT, 1, QUIESCE],
+    "wait_if_empty_empty": [JOIN_WAIT, QUIESCE] + spawn(1) + [QUIESCE, TRY],
+    "wait_if_empty_detach_all": spawn(1, 1) + [JOIN_WAIT, DETACH, QUIESCE] + spawn(2) + [QUIESCE],
+    "wait_if_empty_cancel": [JOIN_WAIT, CANCEL, 1, QUIESCE, JOIN, QUIESCE],
+    "wait_if_empty_second": [JOIN_WAIT, JOIN_WAIT, JOIN, QUIESCE] + spawn(3) + [QUIESCE],
+    "destroy_with_joins": spawn(1, 0, 0, NEVER) + spawn(2, 1) + [KEY_JOIN, 1, JOIN_WAIT, STEP, 2, RECREATE, QUIESCE] + spawn(1) + [QUIESCE, TRY],
+    "destroy_aborts_never": spawn(1, 0, 0, NEVER) + spawn(2, 2) + spawn(3, 1, 1, NEVER) + [STEP, 3, RECREATE, QUIESCE],
+}
+
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 os.makedirs(here, exist_ok=True)
 for name, ops in seeds.items():
     for variant, suffix in ((0, "u8"), (1, "str")):
         with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
             f.write(bytes([variant] + ops))
-print(f"wrote {2 * len(seeds)} seeds to {here}")
+for name, ops in extended.items():
+    for variant, suffix in ((2, "u8"), (3, "str")):
+        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+            f.write(bytes([variant] + ops))
+print(f"wrote {2 * (len(seeds) + len(extended))} seeds to {here}")
