@@ -33,6 +33,95 @@
 
 namespace joinery::detail {
 
+// The part of a coroutine task that depends on its executor type only, so
+// that it is compiled once per executor type, not once per task type (every
+// lambda spawned is a task type of its own): the executor, the cancellation
+// signal, ending the body, and emitting an abort.
+template <class E>
+class coro_control {
+ public:
+  // Before launch: the executor the task runs on (serial_executor.hpp);
+  // `serialized` says whether it is a serialized_executor over the task.
+  // A serialized executor refers to the task: until end() drops it,
+  // executor_ keeps the record alive (the launch drops it on failure).
+  void set_executor(E ex, bool serialized) {
+    executor_.emplace(std::move(ex));
+    serialized_ = serialized;
+  }
+  void drop_executor() noexcept { executor_.reset(); }
+
+  const E& executor() const noexcept { return *executor_; }
+  net::cancellation_slot slot() noexcept { return signal_.slot(); }
+
+  // The body of `t` is over (or its executor destroyed it unrun), and its
+  // callable is gone: fix the outcome and report. On the task's executor, or
+  // on the thread destroying that executor.
+  void end(task_header* t) noexcept {
+    // Destroyed unrun, a serialized task takes its run lock itself, so that
+    // an abort emitting meanwhile sees either a live slot or finished_bit.
+    const bool lock = serialized_ && running_task() != t;
+    if (lock)
+      t->lock_run();
+    // Drop the coroutine's cancellation state now: it refers to the last
+    // operation the task awaited, which may be gone. Emits after this see
+    // finished_bit (set next) and leave the slot alone.
+    signal_.slot().clear();
+    t->mark_finished();
+    if (lock)
+      t->unlock_run();
+    // Drop the executor while its context is surely alive: a strand must not
+    // outlive its io_context, and the task record may (abort_handles, a map
+    // destroyed after the io_context). An abort racing with this may be
+    // reading executor_ to post its cancellation: wait for those that saw
+    // the task unfinished (a post is short; later ones see finished_bit).
+    while ((t->state_.load(std::memory_order_acquire) & ~(emitter_unit - 1)) != 0)
+      std::this_thread::yield();
+    executor_.reset();
+    t->deliver();
+  }
+
+  // Emits terminal cancellation to `t`, serialized with its coroutine.
+  void request_cancel(task_header* t) {
+    // Count ourselves in before looking at finished_bit, so that end()
+    // either sees us and waits before dropping executor_, or we see
+    // finished_bit and back off.
+    const std::uint32_t prev = t->state_.fetch_add(emitter_unit, std::memory_order_acq_rel);
+    struct count_out {
+      task_header* t;
+      ~count_out() { t->state_.fetch_sub(emitter_unit, std::memory_order_acq_rel); }
+    } guard{t};
+    if (prev & finished_bit)
+      return;
+    if (serialized_) {
+      if (running_task() == t)
+        return emit(t);  // inside the task's own handler: serialized already
+      if (t->try_lock_run()) {
+        run_lock_scope scope(t);
+        return emit(t);
+      }
+      // A handler of the task runs now: queue the emit behind it (below).
+    } else if (running_in_this_thread(*executor_)) {
+      // On the task's serial executor, which runs one handler at a time: the
+      // task is suspended (or it is the caller itself, between two
+      // operations), so emitting here is serialized with it.
+      return emit(t);
+    }
+    // Posted through the task's executor, which serializes it with the
+    // task. The function owns a reference, so the signal outlives it.
+    post_direct(*executor_, [this, ref = task_ref<>::share(t)] { emit(ref.get()); });
+  }
+
+ private:
+  void emit(task_header* t) {
+    if (!(t->state_.load(std::memory_order_acquire) & finished_bit))
+      signal_.emit(net::cancellation_type::terminal);
+  }
+
+  std::optional<E> executor_;
+  net::cancellation_signal signal_;
+  bool serialized_ = false;
+};
+
 // Runs `fn()` (an awaitable<V2, E>) on executor E, reporting as V.
 template <class V, class E, class Fn>
 class coro_task final : public task_value<V> {
@@ -41,96 +130,28 @@ class coro_task final : public task_value<V> {
 
   explicit coro_task(Fn&& fn) : task_value<V>(&vtable, true), fn_(std::move(fn)) {}
 
-  // Before launch: the executor the task runs on (serial_executor.hpp);
-  // `serialized` says whether it is a serialized_executor over this task.
-  // A serialized executor refers to the task: until finish() drops it,
-  // executor_ keeps the record alive (the launch drops it on failure).
-  void set_executor(E ex, bool serialized) {
-    executor_.emplace(std::move(ex));
-    serialized_ = serialized;
-  }
-  void drop_executor() noexcept { executor_.reset(); }
-
   decltype(auto) invoke() { return invoke_factory(fn_.get(), this->id()); }
 
-  const E& executor() const noexcept { return *executor_; }
+  coro_control<E>& control() noexcept { return control_; }
 
-  net::cancellation_slot slot() noexcept { return signal_.slot(); }
-
-  // Runs once when the body is over (or its executor destroyed it unrun):
-  // on the task's executor, or on the thread destroying that executor.
+  // The body is over: the callable goes first (its captures die before the
+  // outcome is reported), then the rest (coro_control::end).
   void finish() noexcept {
-    // Destroyed unrun, a serialized task takes its run lock itself, so that
-    // an abort emitting meanwhile sees either a live slot or finished_bit.
-    const bool lock = serialized_ && running_task() != this;
-    if (lock)
-      this->lock_run();
     fn_.reset();
-    // Drop the coroutine's cancellation state now: it refers to the last
-    // operation the task awaited, which may be gone. Emits after this see
-    // finished_bit (set next) and leave the slot alone.
-    signal_.slot().clear();
-    this->mark_finished();
-    if (lock)
-      this->unlock_run();
-    // Drop the executor while its context is surely alive: a strand must not
-    // outlive its io_context, and the task record may (abort_handles, a map
-    // destroyed after the io_context). An abort racing with this may be
-    // reading executor_ to post its cancellation: wait for those that saw
-    // the task unfinished (a post is short; later ones see finished_bit).
-    while ((this->state_.load(std::memory_order_acquire) & ~(emitter_unit - 1)) != 0)
-      std::this_thread::yield();
-    executor_.reset();
-    this->deliver();
+    control_.end(this);
   }
 
  private:
   static void do_destroy(task_header* h) noexcept { delete static_cast<coro_task*>(h); }
-
-  static void emit(coro_task* self) {
-    if (!(self->state_.load(std::memory_order_acquire) & finished_bit))
-      self->signal_.emit(net::cancellation_type::terminal);
-  }
-
-  // Emits terminal cancellation, serialized with the coroutine.
   static void do_request_cancel(task_header* h) {
-    auto* self = static_cast<coro_task*>(h);
-    // Count ourselves in before looking at finished_bit, so that finish()
-    // either sees us and waits before dropping executor_, or we see
-    // finished_bit and back off.
-    const std::uint32_t prev = self->state_.fetch_add(emitter_unit, std::memory_order_acq_rel);
-    struct count_out {
-      coro_task* t;
-      ~count_out() { t->state_.fetch_sub(emitter_unit, std::memory_order_acq_rel); }
-    } guard{self};
-    if (prev & finished_bit)
-      return;
-    if (self->serialized_) {
-      if (running_task() == self)
-        return emit(self);  // inside the task's own handler: serialized already
-      if (self->try_lock_run()) {
-        run_lock_scope scope(self);
-        return emit(self);
-      }
-      // A handler of the task runs now: queue the emit behind it (below).
-    } else if (running_in_this_thread(*self->executor_)) {
-      // On the task's serial executor, which runs one handler at a time: the
-      // task is suspended (or it is the caller itself, between two
-      // operations), so emitting here is serialized with it.
-      return emit(self);
-    }
-    // Posted through the task's executor, which serializes it with the
-    // task. The function owns a reference, so the signal outlives it.
-    post_direct(*self->executor_, [ref = task_ref<coro_task>::share(self)] { emit(ref.get()); });
+    static_cast<coro_task*>(h)->control_.request_cancel(h);
   }
 
   static constexpr task_vtable vtable{&do_destroy, &do_request_cancel,
                                       &task_value<V>::do_discard_value};
 
-  std::optional<E> executor_;
+  coro_control<E> control_;
   fn_holder<Fn> fn_;
-  net::cancellation_signal signal_;
-  bool serialized_ = false;
 };
 
 // The bottom frame of a task's coroutine stack. `running` reports the
@@ -153,20 +174,18 @@ net::awaitable<entry_point, typename Task::executor_type> run_coro_task(running_
   }
 }
 
-// The handler posted to start a coroutine task.
-template <class Task>
+// The handler posted to start a coroutine task (one type per executor type).
+template <class E>
 class coro_launcher {
-  // Not named executor_type: that would make Asio look for an associated
-  // executor on this handler.
-  using task_executor = typename Task::executor_type;
-  static_assert(check_awaitable_thread<task_executor>());
+  static_assert(check_awaitable_thread<E>());
 
  public:
-  coro_launcher(Task* t, net::awaitable<entry_point, task_executor> entry) noexcept
-      : task_(t), entry_(std::move(entry)) {}
+  coro_launcher(task_header* t, coro_control<E>* control,
+                net::awaitable<entry_point, E> entry) noexcept
+      : task_(t), control_(control), entry_(std::move(entry)) {}
 
   void operator()() {
-    net::cancellation_slot slot = task_->slot();
+    net::cancellation_slot slot = control_->slot();
     net::cancellation_state state;
     try {
       // Terminal cancellation only (the state's default filter): abort is
@@ -177,13 +196,14 @@ class coro_launcher {
       task_->set_exception(std::current_exception());
       return;
     }
-    awaitable_thread<task_executor> thread(std::move(entry_), task_->executor(), slot, state);
+    awaitable_thread<E> thread(std::move(entry_), control_->executor(), slot, state);
     thread.launch();
   }
 
  private:
-  Task* task_;  // kept alive by the entry frame's running_ref
-  net::awaitable<entry_point, task_executor> entry_;
+  task_header* task_;  // kept alive by the entry frame's running_ref
+  coro_control<E>* control_;
+  net::awaitable<entry_point, E> entry_;
 };
 
 // Creates the coroutine task for the factory `fn` on `ex` (`serial`: see
@@ -206,16 +226,19 @@ task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& f
   t->slot_ = slot;
   t->sink_ = sink;
   bool serialized = false;
-  t->set_executor(task_executor_for<E>(ex, serial, t, serialized), serialized);
+  coro_control<E>& control = t->control();
+  control.set_executor(task_executor_for<E>(ex, serial, t, serialized), serialized);
   try {
     hand_over(
         static_cast<task_type*>(running.detach()),
-        [t] { return coro_launcher<task_type>(t, run_coro_task(running_ref<task_type>(t))); },
-        [t](coro_launcher<task_type>&& launcher) {
-          post_direct(t->executor(), std::move(launcher));
+        [t, &control] {
+          return coro_launcher<E>(t, &control, run_coro_task(running_ref<task_type>(t)));
+        },
+        [&control](coro_launcher<E>&& launcher) {
+          post_direct(control.executor(), std::move(launcher));
         });
   } catch (...) {
-    t->drop_executor();  // its reference to the task, if serialized
+    control.drop_executor();  // its reference to the task, if serialized
     throw;
   }
   return index_ref.detach();

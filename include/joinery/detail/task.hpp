@@ -189,10 +189,7 @@ class task_header {
   }
   void unlock_run() noexcept { state_.fetch_and(~run_lock_bit, std::memory_order_release); }
 
- protected:
-  task_header(const task_vtable* vtable, bool interruptible) noexcept
-      : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
-  ~task_header() = default;
+  // --- The runner's side (coro_task.hpp, blocking_task.hpp). -------------
 
   // Fixes the outcome. Runs exactly once per launched task, when its body is
   // over (or its executor destroyed it unrun).
@@ -211,6 +208,11 @@ class task_header {
     sink->take_finished(this);
     sink->release();
   }
+
+ protected:
+  task_header(const task_vtable* vtable, bool interruptible) noexcept
+      : vtable_(vtable), id_(task_id::next().value()), interruptible_(interruptible) {}
+  ~task_header() = default;
 
  public:
   // --- Shared by the task's runner and its group. ------------------------
