@@ -28,11 +28,6 @@ using namespace net::experimental::awaitable_operators;
 
 using int_map = joinery::join_map<int, int>;
 
-awaitable<int> never() {
-  co_await forever();
-  co_return -1;
-}
-
 using join_result_t = std::optional<int_map::value_type>;
 
 // Starts a callback join that records its completion.

@@ -34,11 +34,6 @@ using int_map = joinery::join_map<int, int>;
 using next_t = std::optional<int_map::value_type>;
 using outcome_t = std::optional<joinery::join_result<int>>;
 
-awaitable<int> never() {
-  co_await forever();
-  co_return -1;
-}
-
 // A task that returns `v` once `g` opens.
 awaitable<int> value_when(gate g, int v) {
   co_await g.wait();
@@ -453,6 +448,42 @@ TEST_CASE(
   REQUIRE(plain.calls == 1);
   CHECK_FALSE(*plain.value);
   CHECK(keyed.calls == 0);
+}
+
+TEST_CASE(
+    "async_join: a task replaced under a keyed join's key counts as the map's again for "
+    "async_join_next before the old wait completes",
+    "[join_map][keyed]") {
+  // Found by the differential fuzzer: the old keyed join, whose not_found
+  // completion had not run yet, still counted as holding a task, so a join
+  // started at once took the map (one task, the replacement) for empty.
+  for (bool detach_instead : {false, true}) {
+    net::io_context ioc;
+    int_map map(ioc);
+    map.spawn(1, never());
+    if (detach_instead)
+      map.spawn(2, never());
+    recorder<outcome_t> keyed;
+    map.async_join(1, keyed.handler());
+    if (detach_instead)
+      CHECK(map.detach(1));  // task 2 stays, nobody waits for it
+    else
+      map.spawn(1, value_now(5));  // no pump: the old wait's completion is queued
+    recorder<next_t> plain;
+    map.async_join_next(plain.handler());
+    pump(ioc);
+    CHECK(keyed.calls == 1);
+    CHECK(keyed.ec == net::error::not_found);
+    if (detach_instead) {
+      CHECK(plain.calls == 0);  // task 2 is deliverable: it waits for it
+      CHECK(map.abort(2));
+      pump(ioc);
+    }
+    REQUIRE(plain.calls == 1);
+    CHECK_FALSE(plain.ec);
+    REQUIRE(*plain.value);
+    CHECK((*plain.value)->first == (detach_instead ? 2 : 1));
+  }
 }
 
 TEST_CASE("async_join: an aborted task is delivered to its keyed join as cancelled",

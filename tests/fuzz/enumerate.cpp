@@ -10,10 +10,13 @@
 // must reach both sides of the abort/completion race (AC-21): an aborted
 // task that had finished keeps its value, one that had not is cancelled.
 
-#define JOINERY_FUZZ_NO_MAIN
-#include "join_map_fuzz.cpp"
+#include "join_map_fuzz.hpp"
 
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
+
+using join_map_fuzz::aborted_outcomes;
 
 int main(int argc, char** argv) {
   const int depth = argc > 1 ? std::atoi(argv[1]) : 5;

@@ -28,9 +28,12 @@
 // must then be reported cancelled (AC-30), and every task frame, key and
 // value object must be gone (counted objects).
 //
-// Built two ways from this one body: as a libFuzzer target (clang,
-// -fsanitize=fuzzer; JOINERY_FUZZ_LIBFUZZER) and as an ordinary program that
-// replays a corpus directory, run by ctest in every build.
+// This body is compiled once per build and linked three ways: into a
+// libFuzzer target (clang, -fsanitize=fuzzer), into an ordinary program that
+// replays a corpus directory (replay_join_map.cpp, run by ctest in every
+// build), and into the schedule enumeration (enumerate.cpp).
+
+#include "join_map_fuzz.hpp"
 
 #include <joinery/join_map.hpp>
 #include <joinery/wait_if_empty.hpp>
@@ -56,9 +59,6 @@
 #include <string>
 #include <vector>
 
-// Named rather than anonymous: enumerate.cpp includes this file, and g++
-// warns (-Wsubobject-linkage) about anonymous-namespace types used from a
-// file that is included.
 namespace join_map_fuzz {
 
 namespace net = boost::asio;
@@ -83,12 +83,6 @@ struct counters {
 };
 counters live;
 
-// Outcomes of tasks that were aborted, across all inputs: the two sides of
-// the abort/completion race (AC-21) that the enumeration must both reach.
-struct abort_outcomes {
-  long value_kept = 0;  // aborted after it finished: its value is delivered
-  long cancelled = 0;   // aborted before it finished: cancelled
-};
 abort_outcomes aborted_outcomes;
 
 // A key: a uint8_t or a short string, counted.
@@ -223,6 +217,7 @@ class harness {
 
   // A pending async_join(key): what its completion must be.
   struct key_join {
+    Raw raw{};
     std::uint64_t gen = 0;
     bool cancelled = false;  // cancelled, or the map destroyed: operation_aborted
     bool gone = false;       // its task left the map unfinished: not_found
@@ -230,7 +225,7 @@ class harness {
   };
 
   struct key_record {
-    Raw raw;
+    key_join* join;
     boost::system::error_code ec;
     std::optional<joinery::join_result<fvalue>> outcome;
   };
@@ -293,9 +288,9 @@ class harness {
         map_->abort_all();
         break;
       case 4:
-        for (auto& [raw, kj] : key_joins_)
-          kj->gone = true;  // their tasks left the map unfinished (or unjoined)
-        live_.clear();      // detached: reported to nobody
+        while (!key_joins_.empty())
+          retire_key_join(key_joins_.begin()->first);  // their tasks left the map
+        live_.clear();                                 // detached: reported to nobody
         map_->detach_all();
         break;
       case 5:
@@ -338,16 +333,20 @@ class harness {
         live_.clear();
         for (auto& [raw, kj] : key_joins_)
           kj->cancelled = true;
+        for (auto& kj : gone_joins_)
+          kj->cancelled = true;
         map_.reset();
         if (join_.pending)
           join_.cancelled = true;
         // Their completions are already posted; let them run, so that the
         // next joins belong to the new map.
         io_->restart();
-        while ((join_.pending || !key_joins_.empty()) && io_->poll_one() != 0)
+        while ((join_.pending || !key_joins_.empty() || !gone_joins_.empty()) &&
+               io_->poll_one() != 0)
           drain_handler_records();
         FUZZ_CHECK(!join_.pending);
         FUZZ_CHECK(key_joins_.empty());
+        FUZZ_CHECK(gone_joins_.empty());
         // Destruction aborted every task: run to quiescence, then none of
         // them may still run (a task that never ends on its own included).
         quiesce();
@@ -372,8 +371,7 @@ class harness {
         const bool expect = live_.count(raw) != 0;
         if (expect) {
           live_.erase(raw);  // detached: reported to nobody
-          if (auto it = key_joins_.find(raw); it != key_joins_.end())
-            it->second->gone = true;
+          retire_key_join(raw);
         }
         FUZZ_CHECK(map_->detach(key(raw)) == expect);
         break;
@@ -412,9 +410,9 @@ class harness {
     gens_.push_back({raw, s, g, {}, false, false});
     gens_[gen].handle =
         map_->spawn(key(raw), [g, s, log = &finish_log_, gen] { return scripted(g, s, log, gen); });
-    if (auto it = key_joins_.find(raw); it != key_joins_.end() && live_.count(raw))
-      it->second->gone = true;  // its task was replaced
-    live_[raw] = gen;           // replaces: the old task is never reported
+    if (live_.count(raw))
+      retire_key_join(raw);  // its task was replaced
+    live_[raw] = gen;        // replaces: the old task is never reported
   }
 
   void mark_aborted(std::uint64_t gen) {
@@ -448,17 +446,25 @@ class harness {
       }
       FUZZ_CHECK(join_.wait_if_empty || deliverable > 0);
     }
-    for (auto& [raw, kj] : key_joins_) {
-      FUZZ_CHECK(kj->cancelled || !kj->gone);  // those completed at once
+    FUZZ_CHECK(gone_joins_.empty());  // those complete at once
+    for (auto& [raw, kj] : key_joins_)
       FUZZ_CHECK(kj->cancelled || !gens_[kj->gen].handle.is_finished());
-    }
+  }
+
+  // The task under `raw` leaves the map unfinished or unjoined (replaced,
+  // detached): a keyed join waiting for it completes with not_found, and the
+  // key is free for a new keyed join (on the new task, if any).
+  void retire_key_join(const Raw& raw) {
+    auto it = key_joins_.find(raw);
+    if (it == key_joins_.end())
+      return;
+    it->second->gone = true;
+    gone_joins_.push_back(std::move(it->second));
+    key_joins_.erase(it);
   }
 
   // Whether a pending async_join waits for the task under `raw`.
-  bool reserved(const Raw& raw) const {
-    auto it = key_joins_.find(raw);
-    return it != key_joins_.end() && !it->second->gone;
-  }
+  bool reserved(const Raw& raw) const { return key_joins_.count(raw) != 0; }
 
   // A delivered (key, outcome): the model says whether it may be, and what.
   // `via_key`: delivered to an async_join, which alone may take a task it
@@ -579,18 +585,20 @@ class harness {
       return;
     }
     auto kj = std::make_unique<key_join>();
+    kj->raw = raw;
     kj->gen = live_[raw];
     gens_[kj->gen].was_reserved = true;
     auto* slot_owner = kj.get();
     key_joins_.emplace(raw, std::move(kj));
     in_initiation_ = true;
-    map_->async_join(key(raw), net::bind_cancellation_slot(
-                                   slot_owner->signal.slot(),
-                                   [this, raw](boost::system::error_code ec,
-                                               std::optional<joinery::join_result<fvalue>> o) {
-                                     FUZZ_CHECK(!in_initiation_);
-                                     key_records_.push_back({raw, ec, std::move(o)});
-                                   }));
+    map_->async_join(key(raw),
+                     net::bind_cancellation_slot(
+                         slot_owner->signal.slot(),
+                         [this, slot_owner](boost::system::error_code ec,
+                                            std::optional<joinery::join_result<fvalue>> o) {
+                           FUZZ_CHECK(!in_initiation_);
+                           key_records_.push_back({slot_owner, ec, std::move(o)});
+                         }));
     in_initiation_ = false;
   }
 
@@ -658,11 +666,21 @@ class harness {
     }
     records_.clear();
     for (auto& r : key_records_) {
-      auto it = key_joins_.find(r.raw);
-      FUZZ_CHECK(it != key_joins_.end());
-      const std::uint64_t gen = it->second->gen;
-      const bool cancelled = it->second->cancelled, gone = it->second->gone;
-      key_joins_.erase(it);
+      // The join is either still under its key or retired (gone).
+      std::unique_ptr<key_join> kj;
+      if (auto it = key_joins_.find(r.join->raw);
+          it != key_joins_.end() && it->second.get() == r.join) {
+        kj = std::move(it->second);
+        key_joins_.erase(it);
+      } else {
+        auto g = std::find_if(gone_joins_.begin(), gone_joins_.end(),
+                              [&](auto& p) { return p.get() == r.join; });
+        FUZZ_CHECK(g != gone_joins_.end());
+        kj = std::move(*g);
+        gone_joins_.erase(g);
+      }
+      const std::uint64_t gen = kj->gen;
+      const bool cancelled = kj->cancelled, gone = kj->gone;
       if (cancelled) {
         FUZZ_CHECK(r.ec == net::error::operation_aborted);  // consumed nothing
         FUZZ_CHECK(!r.outcome);
@@ -672,8 +690,8 @@ class harness {
       } else {
         FUZZ_CHECK(!r.ec);
         FUZZ_CHECK(r.outcome.has_value());
-        FUZZ_CHECK(live_.count(r.raw) && live_[r.raw] == gen);
-        delivered(key(r.raw), *r.outcome, true);
+        FUZZ_CHECK(live_.count(kj->raw) && live_[kj->raw] == gen);
+        delivered(key(kj->raw), *r.outcome, true);
       }
     }
     key_records_.clear();
@@ -704,6 +722,7 @@ class harness {
     drain_handler_records();  // a pending join's handler died with the context
     join_.pending = false;
     key_joins_.clear();
+    gone_joins_.clear();
     FUZZ_CHECK(live.frames == 0);
     while (auto next = map_->try_join_next())
       delivered(next->first, next->second);
@@ -728,6 +747,7 @@ class harness {
   join_record join_;
   std::vector<record> records_;
   std::map<Raw, std::unique_ptr<key_join>> key_joins_;  // pending keyed joins
+  std::vector<std::unique_ptr<key_join>> gone_joins_;   // their task left: not_found due
   std::vector<key_record> key_records_;
   bool in_initiation_ = false;
 };
@@ -748,11 +768,3 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(live.keys == 0 && live.values == 0 && live.frames == 0);
   return 0;
 }
-
-#if !defined(JOINERY_FUZZ_LIBFUZZER) && !defined(JOINERY_FUZZ_NO_MAIN)
-#include "replay_main.hpp"
-
-int main(int argc, char** argv) {
-  return replay_main(argc, argv, "join_map_fuzz", "no divergence");
-}
-#endif

@@ -11,7 +11,7 @@
 //   - after the final drain, delivered == spawned - replaced - detached -
 //     dropped with a destroyed map, exactly;
 //   - nothing is left alive (counted objects) once the io_context stopped.
-// Built as a libFuzzer target (JOINERY_FUZZ_LIBFUZZER) and as a corpus
+// Linked into a libFuzzer target and into a corpus
 // replay run by ctest in every build, ThreadSanitizer's included.
 
 #include <joinery/join_map.hpp>
@@ -217,11 +217,3 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(live_objects == 0);
   return 0;
 }
-
-#if !defined(JOINERY_FUZZ_LIBFUZZER)
-#include "replay_main.hpp"
-
-int main(int argc, char** argv) {
-  return replay_main(argc, argv, "join_map_threads_fuzz", "invariants held");
-}
-#endif

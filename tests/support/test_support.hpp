@@ -150,6 +150,12 @@ inline net::awaitable<void> forever() {
   co_await t.async_wait(net::use_awaitable);
 }
 
+// An int task that never finishes on its own (until aborted).
+inline net::awaitable<int> never() {
+  co_await forever();
+  co_return -1;
+}
+
 // A callback handler for `void(error_code, T)` that records its completion:
 // how many times it ran, and with what.
 template <class T>

@@ -133,7 +133,15 @@ class group_core : public task_sink {
     {
       std::lock_guard lock(mutex_);
       for_each([&](task_header* t) {
+        if (t->orphaned_)
+          return;
         t->orphaned_ = true;
+        // A keyed join waiting for it no longer holds a task of the group,
+        // though its completion is still to run: count it out now, or a
+        // next-join would take the group for empty (the replacing task is
+        // nobody's to wait for).
+        if (t->key_wait_.busy())
+          keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
         wake.add(t->key_wait_.claim(), t);
         if (ready_.contains(t)) {
           ready_.erase(t);
@@ -272,7 +280,7 @@ class group_core : public task_sink {
       std::lock_guard lock(mutex_);
       if (!slot(key).abandon(w))
         return false;
-      if (key)
+      if (key && !key->orphaned_)
         keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
     }
     if (key)
@@ -358,7 +366,7 @@ class group_core : public task_sink {
 
   // Caller holds mutex_.
   void end_locked(waiter* w, task_header* key) noexcept {
-    if (key && key->key_wait_.holds(w))
+    if (key && key->key_wait_.holds(w) && !key->orphaned_)
       keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
     slot(key).end(w);
   }
@@ -376,8 +384,8 @@ class group_core : public task_sink {
   // holds the reference its runner handed over.
   intrusive_list<task_header, &task_header::ready_hook_> ready_;
   wait_slot next_;  // the pending async_join_next (or async_wait)
-  // Tasks whose key slot holds a join. Written under mutex_; atomic so the
-  // owner may read a snapshot without it (keyed_joins()).
+  // Tasks still in the group (not orphaned) whose key slot holds a join.
+  // Written under mutex_; atomic so the owner may read a snapshot without it.
   std::atomic<std::size_t> keyed_joins_{0};
   bool closed_ = false;  // the owner is gone
   // --- Owner's thread only. ------------------------------------------------
