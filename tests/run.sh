@@ -34,7 +34,7 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 configure_and_build() {
   local name=$1
   shift
-  echo "=== joinery tests: $name ==="
+  echo "=== joinery tests: $name (at ${SECONDS} s) ==="
   cmake --preset "$name" "$@" >/dev/null
   cmake --build "build/$name" -j "$jobs"
 }
@@ -47,7 +47,7 @@ run_ctest() {
 
 configure_and_build normal
 run_ctest normal -LE 'soak|concurrency'
-echo "=== valgrind memcheck: reduced stress run ==="
+echo "=== valgrind memcheck: reduced stress run (at ${SECONDS} s) ==="
 valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect --fair-sched=yes \
   build/normal/tests/joinery-tests "[valgrind]"
@@ -64,7 +64,7 @@ fuzz() {
   local target=$1 runs=$2 corpus=$3
   local found="build/casan/fuzz-$target"
   rm -rf "$found" && mkdir -p "$found"
-  echo "=== fuzzing: $target, $runs executions ==="
+  echo "=== fuzzing: $target, $runs executions (at ${SECONDS} s) ==="
   # New inputs go to a scratch directory; the committed corpus is only read.
   "build/casan/tests/$target" -runs="$runs" -max_len=4096 -timeout=10 -detect_leaks=1 \
     -print_final_stats=1 "$found" "tests/fuzz/$corpus" 2>&1 | tee "build/casan/$target.log" |
@@ -76,7 +76,7 @@ fuzz joinery-fuzz-threads 20000 corpus_threads
 
 configure_and_build tsan
 run_ctest tsan -LE 'soak|concurrency'
-echo "=== concurrency tests under ThreadSanitizer, until-fail:20 ==="
+echo "=== concurrency tests under ThreadSanitizer, until-fail:20 (at ${SECONDS} s) ==="
 run_ctest tsan -L concurrency --repeat until-fail:20
 
 # Other Boost.Asio versions: only Asio's headers are replaced (the rest of
@@ -93,3 +93,4 @@ for asio in 1.28.2:asio-1.28 1.38.0:asio-1.38; do
       "(only a maintainer's machine has ../shared/vendor; the other builds ran) ==="
   fi
 done
+echo "=== all builds passed in ${SECONDS} s ==="
