@@ -40,12 +40,6 @@ awaitable<int> value_when(gate g, int v) {
   co_return v;
 }
 
-// Runs every ready handler (restarting the context if it had run out of work).
-void pump(net::io_context& ioc) {
-  ioc.restart();
-  ioc.poll();
-}
-
 constexpr net::cancellation_type cancellation_types[] = {net::cancellation_type::terminal,
                                                          net::cancellation_type::partial,
                                                          net::cancellation_type::total};
@@ -54,8 +48,9 @@ constexpr net::cancellation_type cancellation_types[] = {net::cancellation_type:
 
 // --- wait_if_empty ------------------------------------------------------------
 
-TEST_CASE("wait_if_empty: a join on an empty map waits until a task is spawned and finishes",
-          "[join_map][wait_if_empty]") {
+TEST_CASE(
+    "wait_if_empty: a join on an empty map waits until a task is spawned and finishes (AC-47)",
+    "[join_map][wait_if_empty]") {
   net::io_context ioc;
   int_map map(ioc);
   recorder<next_t> join;
@@ -73,7 +68,7 @@ TEST_CASE("wait_if_empty: a join on an empty map waits until a task is spawned a
   CHECK(map.empty());
 }
 
-TEST_CASE("wait_if_empty: with tasks in the map it delivers the next one as usual",
+TEST_CASE("wait_if_empty: with tasks in the map it delivers the next one as usual (AC-47)",
           "[join_map][wait_if_empty]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -85,7 +80,7 @@ TEST_CASE("wait_if_empty: with tasks in the map it delivers the next one as usua
   });
 }
 
-TEST_CASE("wait_if_empty: detach_all while it waits does not complete it",
+TEST_CASE("wait_if_empty: detach_all while it waits does not complete it (AC-47)",
           "[join_map][wait_if_empty]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -102,7 +97,7 @@ TEST_CASE("wait_if_empty: detach_all while it waits does not complete it",
   CHECK((*join.value)->first == 2);
 }
 
-TEST_CASE("wait_if_empty: any cancellation type completes it with operation_aborted",
+TEST_CASE("wait_if_empty: any cancellation type completes it with operation_aborted (AC-47)",
           "[join_map][wait_if_empty][cancel]") {
   for (auto type : cancellation_types) {
     net::io_context ioc;
@@ -120,7 +115,7 @@ TEST_CASE("wait_if_empty: any cancellation type completes it with operation_abor
   }
 }
 
-TEST_CASE("wait_if_empty: a cancelled wait that was woken consumes nothing",
+TEST_CASE("wait_if_empty: a cancelled wait that was woken consumes nothing (AC-47)",
           "[join_map][wait_if_empty][cancel]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -140,7 +135,7 @@ TEST_CASE("wait_if_empty: a cancelled wait that was woken consumes nothing",
   CHECK(later->second.value() == 30);
 }
 
-TEST_CASE("wait_if_empty: destroying the map completes it with operation_aborted",
+TEST_CASE("wait_if_empty: destroying the map completes it with operation_aborted (AC-47)",
           "[join_map][wait_if_empty][lifetime]") {
   net::io_context ioc;
   recorder<next_t> join;
@@ -154,7 +149,7 @@ TEST_CASE("wait_if_empty: destroying the map completes it with operation_aborted
   CHECK(join.ec == net::error::operation_aborted);
 }
 
-TEST_CASE("wait_if_empty: a second concurrent join still gets already_started",
+TEST_CASE("wait_if_empty: a second concurrent join still gets already_started (AC-47)",
           "[join_map][wait_if_empty]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -168,7 +163,7 @@ TEST_CASE("wait_if_empty: a second concurrent join still gets already_started",
   CHECK(third.ec == net::error::already_started);
 }
 
-TEST_CASE("wait_if_empty: join_set waits too with and without the task's id",
+TEST_CASE("wait_if_empty: join_set waits too with and without the task's id (AC-47)",
           "[join_set][wait_if_empty]") {
   net::io_context ioc;
   joinery::join_set<int> set(ioc);
@@ -194,7 +189,7 @@ TEST_CASE("wait_if_empty: join_set waits too with and without the task's id",
 
 // --- async_join (by key) ------------------------------------------------------
 
-TEST_CASE("async_join: delivers the outcome of the task under the key and removes it",
+TEST_CASE("async_join: delivers the outcome of the task under the key and removes it (AC-48)",
           "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -217,8 +212,9 @@ TEST_CASE("async_join: delivers the outcome of the task under the key and remove
   CHECK(map.size() == 1);
 }
 
-TEST_CASE("async_join: a task that had already finished is delivered but never inside the call",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "async_join: a task that had already finished is delivered but never inside the call (AC-48)",
+    "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
   map.spawn(1, value_now(11));
@@ -233,7 +229,7 @@ TEST_CASE("async_join: a task that had already finished is delivered but never i
   CHECK(map.empty());
 }
 
-TEST_CASE("async_join: a missing key completes with not_found but not inside the call",
+TEST_CASE("async_join: a missing key completes with not_found but not inside the call (AC-48)",
           "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -248,7 +244,8 @@ TEST_CASE("async_join: a missing key completes with not_found but not inside the
   CHECK(join.ec.what().find("joinery::join_map::async_join") != std::string::npos);
 }
 
-TEST_CASE("async_join: a task taken by another join before is not found", "[join_map][keyed]") {
+TEST_CASE("async_join: a task taken by another join before is not found (AC-48)",
+          "[join_map][keyed]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc);
@@ -261,8 +258,9 @@ TEST_CASE("async_join: a task taken by another join before is not found", "[join
   });
 }
 
-TEST_CASE("async_join: a task that leaves the map unfinished completes the wait with not_found",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "async_join: a task that leaves the map unfinished completes the wait with not_found (AC-48)",
+    "[join_map][keyed]") {
   enum leave { replaced, detached, detached_all };
   for (leave how : {replaced, detached, detached_all}) {
     net::io_context ioc;
@@ -294,8 +292,9 @@ TEST_CASE("async_join: a task that leaves the map unfinished completes the wait 
   }
 }
 
-TEST_CASE("async_join: a cancelled wait completes with operation_aborted and consumes nothing",
-          "[join_map][keyed][cancel]") {
+TEST_CASE(
+    "async_join: a cancelled wait completes with operation_aborted and consumes nothing (AC-48)",
+    "[join_map][keyed][cancel]") {
   for (auto type : cancellation_types) {
     for (bool finished_first : {false, true}) {
       net::io_context ioc;
@@ -324,7 +323,7 @@ TEST_CASE("async_join: a cancelled wait completes with operation_aborted and con
   }
 }
 
-TEST_CASE("async_join: destroying the map completes the wait with operation_aborted",
+TEST_CASE("async_join: destroying the map completes the wait with operation_aborted (AC-48)",
           "[join_map][keyed][lifetime]") {
   net::io_context ioc;
   recorder<outcome_t> join;
@@ -339,7 +338,7 @@ TEST_CASE("async_join: destroying the map completes the wait with operation_abor
   CHECK(join.ec == net::error::operation_aborted);
 }
 
-TEST_CASE("async_join: a second async_join on the same key gets already_started",
+TEST_CASE("async_join: a second async_join on the same key gets already_started (AC-48)",
           "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -358,8 +357,9 @@ TEST_CASE("async_join: a second async_join on the same key gets already_started"
   CHECK((*other.value)->value() == 2);
 }
 
-TEST_CASE("async_join: its task goes to it only and not to async_join_next or try_join_next",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "async_join: its task goes to it only and not to async_join_next or try_join_next (AC-48)",
+    "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
   gate g1(ioc.get_executor()), g2(ioc.get_executor());
@@ -382,8 +382,9 @@ TEST_CASE("async_join: its task goes to it only and not to async_join_next or tr
   CHECK((*next.value)->first == 2);
 }
 
-TEST_CASE("async_join: a finished task waiting for its keyed join is skipped by try_join_next",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "async_join: a finished task waiting for its keyed join is skipped by try_join_next (AC-48)",
+    "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
   map.spawn(1, value_now(10));
@@ -404,7 +405,7 @@ TEST_CASE("async_join: a finished task waiting for its keyed join is skipped by 
 
 TEST_CASE(
     "async_join: a map holding only keyed tasks is empty to async_join_next unless it "
-    "waits",
+    "waits (AC-48)",
     "[join_map][keyed][wait_if_empty]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -433,7 +434,7 @@ TEST_CASE(
 
 TEST_CASE(
     "async_join: a pending async_join_next becomes empty when a keyed join claims the last "
-    "task",
+    "task (AC-48)",
     "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -452,7 +453,7 @@ TEST_CASE(
 
 TEST_CASE(
     "async_join: a task replaced under a keyed join's key counts as the map's again for "
-    "async_join_next before the old wait completes",
+    "async_join_next before the old wait completes (AC-48)",
     "[join_map][keyed]") {
   // Found by the differential fuzzer: the old keyed join, whose not_found
   // completion had not run yet, still counted as holding a task, so a join
@@ -486,7 +487,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("async_join: an aborted task is delivered to its keyed join as cancelled",
+TEST_CASE("async_join: an aborted task is delivered to its keyed join as cancelled (AC-48)",
           "[join_map][keyed][abort]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
@@ -500,7 +501,7 @@ TEST_CASE("async_join: an aborted task is delivered to its keyed join as cancell
   });
 }
 
-TEST_CASE("async_join: works with coroutines and transparent keys", "[join_map][keyed]") {
+TEST_CASE("async_join: works with coroutines and transparent keys (AC-48)", "[join_map][keyed]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {
     joinery::join_map<std::string, int> map(ioc);
@@ -519,7 +520,7 @@ TEST_CASE("async_join: works with coroutines and transparent keys", "[join_map][
 
 // --- detach, is_finished, get_abort_handle, ready_count -----------------------
 
-TEST_CASE("detach: removes the task without aborting it and its abort_handle keeps working",
+TEST_CASE("detach: removes the task without aborting it and its abort_handle keeps working (AC-48)",
           "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -546,7 +547,7 @@ TEST_CASE("detach: removes the task without aborting it and its abort_handle kee
   CHECK(h2.is_finished());
 }
 
-TEST_CASE("detach: a finished task's outcome is dropped at once", "[join_map][keyed]") {
+TEST_CASE("detach: a finished task's outcome is dropped at once (AC-48)", "[join_map][keyed]") {
   net::io_context ioc;
   joinery::join_map<int, counted> map(ioc);
   const int before = counted::live;
@@ -559,8 +560,9 @@ TEST_CASE("detach: a finished task's outcome is dropped at once", "[join_map][ke
   CHECK(counted::live == before);
 }
 
-TEST_CASE("detach: a pending async_join_next completes with nullopt when the map becomes empty",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "detach: a pending async_join_next completes with nullopt when the map becomes empty (AC-48)",
+    "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
   map.spawn(1, never());
@@ -593,8 +595,9 @@ TEST_CASE(
   CHECK_FALSE(map.is_finished(1));
 }
 
-TEST_CASE("get_abort_handle: the handle of the task under the key or nullopt for a missing key",
-          "[join_map][keyed]") {
+TEST_CASE(
+    "get_abort_handle: the handle of the task under the key or nullopt for a missing key (AC-48)",
+    "[join_map][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
   auto spawned = map.spawn(1, never());
@@ -610,7 +613,7 @@ TEST_CASE("get_abort_handle: the handle of the task under the key or nullopt for
   CHECK(next->second.error().is_cancelled());
 }
 
-TEST_CASE("ready_count: counts finished tasks awaiting a join while size counts them all",
+TEST_CASE("ready_count: counts finished tasks awaiting a join while size counts them all (AC-48)",
           "[join_map][join_set][keyed]") {
   net::io_context ioc;
   int_map map(ioc);
@@ -634,8 +637,9 @@ TEST_CASE("ready_count: counts finished tasks awaiting a join while size counts 
 
 // --- Threads ------------------------------------------------------------------
 
-TEST_CASE("async_join: many keyed waits while tasks finish on four threads get each outcome once",
-          "[join_map][keyed][threads]") {
+TEST_CASE(
+    "async_join: many keyed waits while tasks finish on four threads get each outcome once (AC-48)",
+    "[join_map][keyed][threads]") {
   net::io_context ioc;
   auto strand = net::make_strand(ioc);
   constexpr int tasks = 400;

@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -39,6 +40,16 @@ net::awaitable<void> exercise() {
   map.spawn_blocking("d", [] { return 3; });
   map.abort(std::string_view("a"));
   map.abort_matching([](const std::string& k) { return k == "b"; });
+  map.abort("a", net::cancellation_type::total);
+  map.abort(std::string("b"), net::cancellation_type::partial);
+  map.abort_matching([](const std::string& k) { return k == "b"; }, net::cancellation_type::total);
+  map.abort_all(net::cancellation_type::partial);
+  if (auto handle = map.get_abort_handle("c"))
+    handle->abort(net::cancellation_type::total);
+  std::cout << map.is_finished("c") << map.ready_count();
+  if (auto [kec, outcome] = co_await map.async_join("c", net::as_tuple(net::deferred)); outcome)
+    std::cout << kec.message() << outcome->has_value();
+  (void)map.detach("d");
   (void)map.contains("c");
   (void)map.contains_task(joinery::task_id());
   for (const std::string& k : map.keys())
@@ -53,6 +64,10 @@ net::awaitable<void> exercise() {
   auto [ec, all] = co_await map.async_join_all(net::as_tuple(net::deferred));
   std::cout << ec.message() << all.size();
   co_await map.async_shutdown(net::use_awaitable);
+  co_await map.async_shutdown(std::chrono::milliseconds(5), net::use_awaitable);
+  map.spawn("e", answer());
+  if (auto waited = co_await map.async_join_next(joinery::wait_if_empty))
+    std::cout << waited->first;
   map.detach_all();
 
   joinery::join_map<std::uint64_t, void> voids(ex);
@@ -68,12 +83,16 @@ net::awaitable<void> exercise() {
     std::cout << r->first;
   (void)set.try_join_next_with_id();
   co_await set.async_shutdown();
+  co_await set.async_shutdown(std::chrono::seconds(1));
+  set.abort_all(net::cancellation_type::total);
+  std::cout << set.ready_count();
 
   auto one = joinery::spawn(ex, answer());
   auto [wec, result] = co_await one.async_wait(net::as_tuple(net::deferred));
   std::cout << wec.what() << result.has_value() << one.get_abort_handle().id();
   auto blocking = joinery::spawn_blocking([] { return 1; });
   blocking.abort();
+  blocking.abort(net::cancellation_type::partial);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <joinery/detail/task.hpp>
 #include <joinery/task_id.hpp>
 
+#include <boost/asio/cancellation_type.hpp>
+
 namespace joinery {
 
 class abort_handle {
@@ -37,6 +39,21 @@ class abort_handle {
   void abort() const {
     if (task_)
       task_->abort();
+  }
+
+  // abort() with a cancellation type. Any type with the terminal bit is
+  // abort(). `partial` or `total` is a request, not an abort: it is emitted
+  // to the task's running coroutine, serialized with it, and the coroutine
+  // sees it only if it enabled that type (by default an Asio coroutine
+  // accepts terminal cancellation only). The task keeps whatever outcome it
+  // then produces, a value or an exception; only a terminal abort makes it
+  // cancelled. A request to a task that has not started yet (or is queued),
+  // has finished, was aborted, or is a blocking task does nothing, and a
+  // later terminal abort still works. Each call emits again. Throws
+  // std::bad_alloc only if the emit cannot be posted.
+  void abort(boost::asio::cancellation_type type) const {
+    if (task_)
+      task_->abort(type);
   }
 
   // True once the task's outcome is fixed: it returned, threw, or ended

@@ -135,6 +135,12 @@ class join_handle {
       task_->abort();
   }
 
+  // abort() with a cancellation type (see abort_handle::abort(type)).
+  void abort(boost::asio::cancellation_type type) const {
+    if (task_)
+      task_->abort(type);
+  }
+
   // True once the task's outcome is fixed (true for a handle with no task).
   bool is_finished() const noexcept { return !task_ || task_->is_finished(); }
 

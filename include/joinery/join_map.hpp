@@ -407,6 +407,24 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return abort_impl(key);
   }
 
+  // abort(key) with a cancellation type; returns what abort(key) returns.
+  // `terminal` (or any type with the terminal bit) is abort(key). `partial`
+  // or `total` asks the task to stop without aborting it: the cancellation
+  // is emitted to the running coroutine, which sees it only if it enabled
+  // that type (e.g. `co_await boost::asio::this_coro::reset_cancellation_state(
+  // boost::asio::enable_total_cancellation())`), and the outcome it then
+  // produces (value or exception) is kept. It does nothing to a task that
+  // has not started yet, a blocking task, or a finished or aborted one; a
+  // later terminal abort still works.
+  bool abort(const K& key, boost::asio::cancellation_type type) { return abort_impl(key, type); }
+
+  // As above, for transparent key types.
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool abort(const Q& key, boost::asio::cancellation_type type) {
+    return abort_impl(key, type);
+  }
+
   // Aborts every task whose key satisfies pred(const K&) and returns how
   // many keys matched (finished and already aborted tasks included). The
   // tasks stay in the map until joined. If pred throws, the tasks already
@@ -415,6 +433,14 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   std::size_t abort_matching(Pred pred) {
     auto* st = this->state_if_any();
     return st ? st->abort_matching(pred) : 0;
+  }
+
+  // abort_matching(pred) with a cancellation type (see abort(key, type));
+  // returns the same count.
+  template <class Pred>
+  std::size_t abort_matching(Pred pred, boost::asio::cancellation_type type) {
+    auto* st = this->state_if_any();
+    return st ? st->abort_matching(pred, type) : 0;
   }
 
   // Removes the task under `key` without aborting it: it runs on, its
@@ -565,10 +591,11 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   }
 
   template <class Q>
-  bool abort_impl(const Q& key) {
+  bool abort_impl(const Q& key,
+                  boost::asio::cancellation_type type = boost::asio::cancellation_type::terminal) {
     detail::task_header* t = find(key);
     if (t)
-      t->abort();
+      t->abort(type);
     return t != nullptr;
   }
 

@@ -7,8 +7,11 @@
 // The first byte picks the key type (bit 0) and the alphabet (bit 1): the
 // base alphabet of 16 operations, or the extended one of 32, which adds the
 // per-key operations (async_join, detach, is_finished, get_abort_handle),
-// joins that wait while empty, and ready_count (ops 22-31 are reserved for
-// the scheduling operations; until then they run the executor to quiescence).
+// joins that wait while empty, ready_count, and graceful requests (abort
+// with partial or total cancellation, which the scripted tasks, accepting
+// terminal cancellation only, must not notice: ops 22-23). Ops 24-31 are
+// reserved for the scheduling operations; until then they run the executor
+// to quiescence.
 //
 // Tasks are scripted coroutines: 0-4 suspension points (a gate the script
 // opens, or a yield that completes by itself), then an outcome (a value, an
@@ -385,7 +388,33 @@ class harness {
       case 21:
         try_join();
         break;
-      default:  // 22-31: reserved (see the file comment)
+      case 22: {
+        // A graceful request (partial or total) to one key: the scripted
+        // tasks accept terminal cancellation only, so nothing changes; it
+        // returns what abort(key) returns.
+        Raw raw = make_raw(in_.byte());
+        const auto type =
+            (in_.byte() & 1) ? net::cancellation_type::partial : net::cancellation_type::total;
+        FUZZ_CHECK(map_->abort(key(raw), type) == (live_.count(raw) != 0));
+        break;
+      }
+      case 23: {
+        // The same for every task, or those a predicate picks (the count is
+        // abort_matching's).
+        const unsigned m = 2 + in_.byte() % 4, r = in_.byte() % m;
+        auto pred = [&](const Raw& raw) { return hash_of(raw) % m == r; };
+        if (m == 2) {
+          map_->abort_all(net::cancellation_type::total);
+        } else {
+          std::size_t expect = 0;
+          for (auto& [raw, gen] : live_)
+            expect += pred(raw) ? 1 : 0;
+          FUZZ_CHECK(map_->abort_matching([&](const key& k) { return pred(k.raw); },
+                                          net::cancellation_type::partial) == expect);
+        }
+        break;
+      }
+      default:  // 24-31: reserved (see the file comment)
         quiesce();
         break;
     }

@@ -7,7 +7,7 @@ import os
 
 SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, CONTAINS, MOVE, RECREATE, RESPAWN, OPEN_ALL = range(16)
 # The extended alphabet (first byte 2 or 3).
-KEY_JOIN, CANCEL_KEY, DETACH_KEY, JOIN_WAIT, QUERIES, TRY2 = range(16, 22)
+KEY_JOIN, CANCEL_KEY, DETACH_KEY, JOIN_WAIT, QUERIES, TRY2, REQUEST, REQUEST_MANY = range(16, 24)
 VALUE, THROW, NEVER = range(3)
 
 
@@ -58,6 +58,12 @@ extended = {
     "key_join_cancel_woken": spawn(1) + [QUIESCE, KEY_JOIN, 1, CANCEL_KEY, 0, 2, QUIESCE, TRY],
     "key_join_beside_next": spawn(1, 1) + spawn(2, 1) + [KEY_JOIN, 1, JOIN, OPEN, 0, QUIESCE, TRY, OPEN_ALL, QUIESCE],
     "key_join_empties_next": spawn(1, 1) + [JOIN, KEY_JOIN, 1, QUIESCE, OPEN_ALL, QUIESCE],
+    # Graceful requests (partial, total) that tasks accepting only terminal
+    # cancellation ignore; a terminal abort after them still cancels.
+    "request_ignored_then_abort": spawn(1, 1) + spawn(2, 0, 0, NEVER) + [STEP, 2, REQUEST, 1, 0, REQUEST, 2, 1, QUIESCE, QUERIES, 1, ABORT, 2, OPEN_ALL, QUIESCE, TRY, TRY],
+    "request_before_start": spawn(1, 1) + [REQUEST, 1, 1, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "request_many_then_abort_all": spawn(1, 1) + spawn(2, 1) + spawn(3, 0, 0, NEVER) + [STEP, 3, REQUEST_MANY, 0, 0, REQUEST_MANY, 1, 2, QUIESCE, ABORT_ALL, QUIESCE, TRY, TRY, TRY],
+    "request_after_abort": spawn(1, 0, 0, NEVER) + [STEP, 1, ABORT, 1, REQUEST, 1, 0, QUIESCE, TRY],
     "key_join_abort": spawn(1, 1, 0, NEVER) + [STEP, 1, KEY_JOIN, 1, ABORT, 1, QUIESCE],
     "wait_if_empty_empty": [JOIN_WAIT, QUIESCE] + spawn(1) + [QUIESCE, TRY],
     "wait_if_empty_detach_all": spawn(1, 1) + [JOIN_WAIT, DETACH, QUIESCE] + spawn(2) + [QUIESCE],

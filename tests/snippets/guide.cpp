@@ -162,13 +162,47 @@ net::awaitable<void> cancellation() {
 // clang-format on
 
 // clang-format off
+// [graceful]
+// A job that can stop early: it accepts partial and total cancellation too
+// (Asio's default is terminal only), and when asked to stop it returns what
+// it has done so far.
+net::awaitable<int> batch_job(int id) {
+  co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
+  int done = 0;
+  for (; done < 100; ++done) {
+    net::steady_timer step(co_await net::this_coro::executor, 1ms);
+    auto [ec] = co_await step.async_wait(net::as_tuple(net::use_awaitable));
+    if (ec) break;  // asked to stop: keep the work done so far
+  }
+  co_return id * 1000 + done;
+}
+
+net::awaitable<void> graceful() {
+  joinery::join_map<int, int> jobs(co_await net::this_coro::executor);
+  for (int id = 1; id <= 3; ++id) jobs.spawn(id, batch_job(id));
+  jobs.spawn(4, slow_job(50));  // accepts terminal cancellation only
+
+  net::steady_timer pause(co_await net::this_coro::executor, 20ms);
+  co_await pause.async_wait(net::use_awaitable);  // the jobs have started
+
+  jobs.abort(1, net::cancellation_type::total);  // a request, not an abort...
+  auto one = co_await jobs.async_join(1);         // ...job 1 keeps its value
+  std::cout << "job 1 stopped early: " << one->value() << "\n";
+
+  // Ask every task to stop, give them 200 ms, then abort the rest (job 4).
+  co_await jobs.async_shutdown(200ms);
+}
+// [graceful]
+// clang-format on
+
+// clang-format off
 // [threads]
 void threads() {
   net::io_context io;                        // run by 4 threads below
   auto strand = net::make_strand(io);        // the map's "thread"
   net::co_spawn(strand, [&]() -> net::awaitable<void> {
     // Members and join handlers run on the strand; the tasks run on all
-    // four threads, each on a strand of its own.
+    // four threads, each serialized with its own aborts.
     joinery::join_map<int, int> map(io.get_executor());
     for (int i = 0; i < 100; ++i) map.spawn(i, slow_job(i % 3));
     int sum = 0;
@@ -213,6 +247,7 @@ int main() {
         co_await spawning();
         co_await cancellation();
         co_await per_key();
+        co_await graceful();
         co_await captures();
         joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
         for (std::size_t i = 1; i <= 100; ++i)

@@ -150,6 +150,12 @@ inline net::awaitable<void> forever() {
   co_await t.async_wait(net::use_awaitable);
 }
 
+// Runs every ready handler, restarting the context if it had run out of work.
+inline void pump(net::io_context& ioc) {
+  ioc.restart();
+  ioc.poll();
+}
+
 // An int task that never finishes on its own (until aborted).
 inline net::awaitable<int> never() {
   co_await forever();

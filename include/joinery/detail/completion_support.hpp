@@ -4,19 +4,24 @@
 
 // What a pending operation needs from its handler, in Asio's manner: the
 // handler's allocator for its own memory, outstanding work on the handler's
-// executor while it waits, and error codes that say which joinery operation
-// produced them.
+// executor while it waits, error codes that say which joinery operation
+// produced them, and completing at once with nothing to deliver.
 
 #include <joinery/detail/config.hpp>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <memory>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -75,6 +80,30 @@ inline boost::system::error_code located(boost::system::error_code code,
     __FILE__, __LINE__, name                    \
   }
 #define JOINERY_OPERATION_LOCATION(name) JOINERY_LOCATION(location, name)
+
+// Completes `handler` at once with `ec` and nothing to deliver, through its
+// associated executor (never inside the initiating call).
+template <class Take, class Handler, class DefaultExecutor>
+void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::error_code ec) {
+  auto hex = net::get_associated_executor(handler, ex);
+  auto args = Take::completion_args(ec, std::nullopt);
+#if defined(__GNUC__) && !defined(__clang__)
+  // g++ 12 at -O1 and above reports that moving this empty optional reads
+  // the pair inside it uninitialized. It does not: an empty optional's move
+  // constructor never touches its payload (a known false positive); the
+  // warning is silenced for this statement only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+  std::apply(
+      [&](auto&&... a) {
+        net::post(hex, net::append(std::forward<Handler>(handler), std::move(a)...));
+      },
+      std::move(args));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+}
 
 }  // namespace joinery::detail
 

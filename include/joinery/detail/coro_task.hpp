@@ -80,8 +80,8 @@ class coro_control {
     t->deliver();
   }
 
-  // Emits terminal cancellation to `t`, serialized with its coroutine.
-  void request_cancel(task_header* t) {
+  // Emits cancellation of `type` to `t`, serialized with its coroutine.
+  void request_cancel(task_header* t, net::cancellation_type type) {
     // Count ourselves in before looking at finished_bit, so that end()
     // either sees us and waits before dropping executor_, or we see
     // finished_bit and back off.
@@ -94,27 +94,34 @@ class coro_control {
       return;
     if (serialized_) {
       if (running_task() == t)
-        return emit(t);  // inside the task's own handler: serialized already
+        return emit(t, type);  // inside the task's own handler: serialized already
       if (t->try_lock_run()) {
         run_lock_scope scope(t);
-        return emit(t);
+        return emit(t, type);
       }
       // A handler of the task runs now: queue the emit behind it (below).
     } else if (running_in_this_thread(*executor_)) {
       // On the task's serial executor, which runs one handler at a time: the
       // task is suspended (or it is the caller itself, between two
       // operations), so emitting here is serialized with it.
-      return emit(t);
+      return emit(t, type);
     }
     // Posted through the task's executor, which serializes it with the
     // task. The function owns a reference, so the signal outlives it.
-    post_direct(*executor_, [this, ref = task_ref<>::share(t)] { emit(ref.get()); });
+    post_direct(*executor_, [this, type, ref = task_ref<>::share(t)] { emit(ref.get(), type); });
   }
 
  private:
-  void emit(task_header* t) {
-    if (!(t->state_.load(std::memory_order_acquire) & finished_bit))
-      signal_.emit(net::cancellation_type::terminal);
+  void emit(task_header* t, net::cancellation_type type) {
+    // A request (non-terminal) after an abort is skipped: Asio's
+    // cancellation state keeps only the last type it was given, so a later
+    // filtered-out request would erase the terminal one. Both emits are
+    // serialized with the task, and abort() sets abort_bit before it emits,
+    // so a request that does not see the bit is emitted before the abort.
+    const std::uint32_t skip =
+        type == net::cancellation_type::terminal ? finished_bit : finished_bit | abort_bit;
+    if (!(t->state_.load(std::memory_order_acquire) & skip))
+      signal_.emit(type);
   }
 
   std::optional<E> executor_;
@@ -143,8 +150,8 @@ class coro_task final : public task_value<V> {
 
  private:
   static void do_destroy(task_header* h) noexcept { delete static_cast<coro_task*>(h); }
-  static void do_request_cancel(task_header* h) {
-    static_cast<coro_task*>(h)->control_.request_cancel(h);
+  static void do_request_cancel(task_header* h, net::cancellation_type type) {
+    static_cast<coro_task*>(h)->control_.request_cancel(h, type);
   }
 
   static constexpr task_vtable vtable{&do_destroy, &do_request_cancel,

@@ -10,10 +10,16 @@
 #include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/join_op.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -73,12 +79,57 @@ class initiate_key_join {
   task_ref<> task_;
 };
 
+// The second phase of async_shutdown(grace): a timer on a strand of the
+// group's executor that aborts, terminally, the tasks the shutdown asked to
+// stop, unless the shutdown ended first. The strand serializes its expiry
+// with the shutdown stopping it.
+class grace_timer : public std::enable_shared_from_this<grace_timer> {
+ public:
+  grace_timer(net::any_io_executor strand, std::vector<task_ref<>> tasks)
+      : timer_(std::move(strand)), tasks_(std::move(tasks)) {}
+
+  // Owner's thread, before anything else touches the timer.
+  void start(std::chrono::steady_clock::duration grace) {
+    timer_.expires_after(grace);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && !self->stopped_)
+        for (task_ref<>& t : self->tasks_)
+          t->abort_quietly();
+      self->tasks_.clear();
+    });
+  }
+
+  // The shutdown ended (or was cancelled): no abort from now on, and the
+  // timer no longer keeps its context busy. Posting can fail only for lack
+  // of memory; the timer then simply expires and aborts tasks that have
+  // ended already, or that a cancelled shutdown left behind.
+  void stop() noexcept {
+    try {
+      net::post(timer_.get_executor(), [self = shared_from_this()] {
+        self->stopped_ = true;
+        self->timer_.cancel();
+      });
+    } catch (...) {
+    }
+  }
+
+ private:
+  net::steady_timer timer_;
+  std::vector<task_ref<>> tasks_;
+  bool stopped_ = false;  // on the strand
+};
+
 // async_shutdown: abort every task, then join until the group is empty,
-// discarding outcomes. Accepts any cancellation type.
+// discarding outcomes. With a grace period (async_shutdown(grace)): ask
+// every task to stop (total cancellation) first, and abort the rest when the
+// grace period ends. Accepts any cancellation type, which stops the waiting
+// (and the grace timer).
 template <class State, class Take, class Executor>
 struct shutdown_op {
   core_ref<State> state;
   Executor ex;
+  std::optional<std::chrono::steady_clock::duration> grace{};
+  std::shared_ptr<grace_timer> timer{};
   bool started = false;
 
   template <class Self>
@@ -87,18 +138,35 @@ struct shutdown_op {
     if (!started) {
       started = true;
       self.reset_cancellation_state(net::enable_total_cancellation());
-      try {
-        state->abort_all();
-      } catch (...) {
-        // Out of memory posting a cancellation: those tasks are marked
-        // aborted and end on their own; keep draining.
-      }
-    } else if (ec) {
-      return self.complete(located(ec, Take::shutdown_location));
-    } else if (!next) {
-      return self.complete({});
+      start();
+    } else if (ec || !next) {
+      if (timer)
+        timer->stop();
+      return ec ? self.complete(located(ec, Take::shutdown_location)) : self.complete({});
     }
     start_join<Take>(state.get(), std::move(self), ex);
+  }
+
+ private:
+  void start() {
+    try {
+      state->abort_all(grace ? net::cancellation_type::total : net::cancellation_type::terminal);
+    } catch (...) {
+      // Out of memory posting a cancellation: aborted tasks are marked and
+      // end on their own, and the terminal aborts of a grace period still
+      // come; keep draining.
+    }
+    if (!grace)
+      return;
+    if (*grace <= std::chrono::steady_clock::duration::zero()) {
+      state->for_each_task([](task_header* t) { t->abort_quietly(); });
+    } else {
+      // Allocation failures here propagate out of the initiating call,
+      // before anything was aborted terminally.
+      timer = std::make_shared<grace_timer>(net::any_io_executor(net::make_strand(ex)),
+                                            state->task_refs());
+      timer->start(*grace);
+    }
   }
 };
 

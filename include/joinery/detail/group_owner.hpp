@@ -20,9 +20,11 @@
 #include <joinery/task_id.hpp>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -66,6 +68,16 @@ class group_owner {
   void abort_all() {
     if (state_)
       state_->abort_all();
+  }
+
+  // abort_all() with a cancellation type: `terminal` (or any type with the
+  // terminal bit) is abort_all(); `partial` or `total` asks every running
+  // coroutine task to stop (see abort_handle::abort(type)) without making
+  // any outcome cancelled. Does nothing to tasks that have not started,
+  // blocking tasks and finished ones.
+  void abort_all(net::cancellation_type type) {
+    if (state_)
+      state_->abort_all(type);
   }
 
   // Removes every task without aborting it: they run on, their
@@ -120,6 +132,36 @@ class group_owner {
   auto async_shutdown(CompletionToken&& token = default_token_t<executor_type>()) {
     return net::async_compose<CompletionToken, shutdown_signature>(
         shutdown_op<State, take_policy, Executor>{state_ref(), executor_}, token, executor_);
+  }
+
+  // A graceful shutdown: asks every task to stop with `total` cancellation
+  // (abort_all(total): a coroutine that enabled it can finish its current
+  // work and return), waits up to `grace` (a steady_clock duration, counted
+  // from this call) for the tasks to end, then aborts the rest terminally,
+  // and completes when the group is empty. Outcomes are discarded, as by
+  // async_shutdown(). A `grace` of zero or less aborts at once, like
+  // async_shutdown(). Tasks spawned after this call are joined but neither
+  // asked nor aborted.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor and lifetimes as for
+  // join_map::async_join_next. Completion signature:
+  //   void(boost::system::error_code ec)
+  // Returns: success when the group is empty; operation_aborted when the
+  // wait was cancelled or the group destroyed; already_started when another
+  // join is pending.
+  // Per-Operation Cancellation: terminal, partial and total stop the
+  // waiting and the grace period: no further aborts are issued (requests
+  // already emitted stand).
+  template <class Rep, class Period,
+            BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_shutdown(std::chrono::duration<Rep, Period> grace,
+                      CompletionToken&& token = default_token_t<executor_type>()) {
+    return net::async_compose<CompletionToken, shutdown_signature>(
+        shutdown_op<State, take_policy, Executor>{
+            state_ref(), executor_, std::chrono::ceil<std::chrono::steady_clock::duration>(grace)},
+        token, executor_);
   }
 
  protected:

@@ -19,6 +19,8 @@
 #include <joinery/detail/group_core.hpp>
 #include <joinery/detail/task.hpp>
 
+#include <vector>
+
 namespace joinery::detail {
 
 template <class V, class Derived>
@@ -29,8 +31,16 @@ class group_state : public group_core {
   // Asks every task to stop; they stay in the index until joined. Throws
   // std::bad_alloc if a cancellation cannot be posted (that task is marked
   // aborted all the same; the rest are not asked).
-  void abort_all() {
-    derived().for_each_task([](task_header* t) { t->abort(); });
+  void abort_all(net::cancellation_type type = net::cancellation_type::terminal) {
+    derived().for_each_task([type](task_header* t) { t->abort(type); });
+  }
+
+  // References to every task, for work that outlives the owner's call.
+  std::vector<task_ref<>> task_refs() {
+    std::vector<task_ref<>> refs;
+    refs.reserve(derived().size());
+    derived().for_each_task([&](task_header* t) { refs.push_back(task_ref<>::share(t)); });
+    return refs;
   }
 
   // Forgets every task without aborting it: they run on and report to

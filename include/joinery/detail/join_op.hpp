@@ -284,30 +284,6 @@ class join_op final : public waiter {
   bool prepared_ = false;  // owner's side only
 };
 
-// Completes `handler` at once with `ec` and nothing to deliver, through its
-// associated executor (never inside the initiating call).
-template <class Take, class Handler, class DefaultExecutor>
-void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::error_code ec) {
-  auto hex = net::get_associated_executor(handler, ex);
-  auto args = Take::completion_args(ec, std::nullopt);
-#if defined(__GNUC__) && !defined(__clang__)
-  // g++ 12 at -O1 and above reports that moving this empty optional reads
-  // the pair inside it uninitialized. It does not: an empty optional's move
-  // constructor never touches its payload (a known false positive); the
-  // warning is silenced for this statement only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-  std::apply(
-      [&](auto&&... a) {
-        net::post(hex, net::append(std::forward<Handler>(handler), std::move(a)...));
-      },
-      std::move(args));
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-}
-
 // Starts a join on `state` (null means an empty group that never had a
 // task). See the file comment for the protocol.
 template <class Take, class State, class Handler, class DefaultExecutor>

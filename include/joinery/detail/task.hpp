@@ -26,6 +26,8 @@
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
+#include <boost/asio/cancellation_type.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -84,9 +86,10 @@ inline constexpr std::uint32_t emitter_unit = 1u << 8;
 // The operations that depend on the task's concrete type.
 struct task_vtable {
   void (*destroy)(task_header*) noexcept;
-  // Interrupts a started coroutine (terminal cancellation, serialized with
-  // it). Null for blocking tasks, which cannot be interrupted.
-  void (*request_cancel)(task_header*);
+  // Emits a cancellation of the given type to a started coroutine,
+  // serialized with it. Null for blocking tasks, which cannot be
+  // interrupted.
+  void (*request_cancel)(task_header*, net::cancellation_type);
   // Destroys a stored value whose task turned out to be aborted.
   void (*discard_value)(task_header*) noexcept;
 };
@@ -129,11 +132,29 @@ class task_header {
     if (state_.fetch_or(cancel_claimed_bit, std::memory_order_acq_rel) & cancel_claimed_bit)
       return;
     try {
-      vtable_->request_cancel(this);
+      vtable_->request_cancel(this, net::cancellation_type::terminal);
     } catch (...) {
       state_.fetch_and(~cancel_claimed_bit, std::memory_order_acq_rel);  // a retry may emit
       throw;
     }
+  }
+
+  // abort() with a cancellation type. A type with the terminal bit is
+  // abort(). Any other (partial, total) is a request, not an abort: it is
+  // emitted to a started, unfinished coroutine, which sees it only if it
+  // enabled that type, and whose outcome stays whatever it then produces;
+  // it does nothing to a task that has not started (or is queued), that has
+  // finished, that was already aborted, or that is a blocking task. Each
+  // call emits again (a request is not claimed once like the abort). May
+  // throw std::bad_alloc when the emit cannot be posted; nothing changed.
+  void abort(net::cancellation_type type) {
+    if ((type & net::cancellation_type::terminal) != net::cancellation_type::none)
+      return abort();
+    const std::uint32_t s = state_.load(std::memory_order_acquire);
+    if (type == net::cancellation_type::none || (s & (abort_bit | finished_bit)) != 0 ||
+        (s & started_bit) == 0 || !vtable_->request_cancel)
+      return;
+    vtable_->request_cancel(this, type);
   }
 
   // abort() for paths that cannot report failure (destruction, replacement,
