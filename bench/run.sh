@@ -5,7 +5,9 @@
 #
 #   bench/run.sh            every workload x impl as 5 fresh processes,
 #                           interleaved (A B C D A B C D ...); prints medians
-#                           (ns/task · bytes/task) and in-run ratios, a
+#                           (ns/task · bytes/task) and in-run ratios (with
+#                           tokio's JoinMap beside them when it can be
+#                           built, below), a
 #                           scaling table (W1, W2 at N = 1e3..1e6) and the
 #                           W1/W2 rows again with --executor concrete
 #   bench/run.sh callgrind  instructions per task for W1, every impl, both
@@ -14,8 +16,16 @@
 #                           only, exits non-zero if any run fails (CI)
 #
 # Environment: JOINERY_BENCH_ROUNDS (default 5) processes per configuration;
-# JOINERY_JOBS (default 1) build jobs. Raw result lines are kept in
-# build/bench/results/.
+# JOINERY_JOBS (default 1) build jobs; JOINERY_BENCH_TOKIO=0 leaves tokio out.
+# Raw result lines are kept in build/bench/results/.
+#
+# tokio: on a maintainer's machine, ../shared/peers/tokio-joinmap holds a
+# Rust program running the same workloads with tokio-util's JoinMap (tokio
+# 1.24 and tokio-util 0.7.3, Debian's packaged crates, built offline with
+# cargo). The run builds it in build/bench/tokio-joinmap and interleaves its
+# processes with joinery's, so that every ratio comes from one run. Where
+# the program, cargo or the crates are missing, the tokio column says so and
+# the rest of the run is unchanged.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +55,60 @@ cmake --build "$build" --target joinery-bench -j "${JOINERY_JOBS:-1}" >/dev/null
 
 mkdir -p "$build/results"
 stamp=$(date +%Y%m%d-%H%M%S)
+
+# tokio's JoinMap, when it can be built here (see the file comment).
+tokio_bin=""
+tokio_why=""
+build_tokio() {
+  local peer="$root/../shared/peers/tokio-joinmap" scratch="$build/tokio-joinmap"
+  if [ "${JOINERY_BENCH_TOKIO:-1}" = 0 ]; then
+    tokio_why="JOINERY_BENCH_TOKIO=0"
+  elif [ ! -f "$peer/Cargo.toml" ]; then
+    tokio_why="no tokio program at $peer (only a maintainer's machine has it)"
+  elif ! command -v cargo >/dev/null; then
+    tokio_why="cargo is not installed"
+  elif ! "$root/.ci/install-deps" librust-tokio-util-dev librust-libc-dev >/dev/null 2>&1; then
+    tokio_why="Debian's tokio crates (librust-tokio-util-dev) could not be installed"
+  else
+    rm -rf "$scratch" && mkdir -p "$scratch" && cp -r "$peer/." "$scratch/"
+    if ! (cd "$scratch" && ./prepare.sh >/dev/null && cargo build --release --offline -q) \
+      >"$build/tokio-build.log" 2>&1; then
+      tokio_why="cargo build failed (see $build/tokio-build.log)"
+    else
+      tokio_bin="$scratch/target/release/tokio-joinmap-bench"
+    fi
+  fi
+  if [ -n "$tokio_why" ]; then
+    echo "bench/run.sh: tokio's JoinMap is left out: $tokio_why" >&2
+  fi
+}
+
+# Runs tokio's program for joinery-bench's arguments (workload, N, options):
+# --threads N is tokio's multi-threaded runtime with N workers (W6); options
+# that only joinery has (--nothrow: tokio's abort does not throw) are dropped.
+run_tokio() {
+  local w=$1 n=$2
+  shift 2
+  local args=("$w" "$n")
+  while (($#)); do
+    case $1 in
+      --threads)
+        args+=(--flavor mt --workers "$2")
+        shift
+        ;;
+      --executor) shift ;;  # joinery's option and its value
+      *) ;;                 # --nothrow, --strands: joinery only
+    esac
+    shift
+  done
+  local out
+  if ! out=$("$tokio_bin" "${args[@]}" 2>&1); then
+    echo "bench/run.sh: FAILED: tokio-joinmap-bench ${args[*]}" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$out"
+}
 
 # The value following field name $1 in the result line $2.
 field() {
@@ -153,7 +217,11 @@ measure() {
   local r impl line
   for ((r = 0; r < rounds; r++)); do
     for impl in $impl_list; do
-      line=$(run_one "$w" "$n" "$impl" "$@")
+      if [ "$impl" = tokio ]; then
+        line=$(run_tokio "$w" "$n" "$@")
+      else
+        line=$(run_one "$w" "$n" "$impl" "$@")
+      fi
       echo "$line" >>"$raw"
       printf '%s\t%s\t%s\t%s\n' "$label" "$impl" "$(field ns_per_task "$line")" \
         "$(field bytes_per_task "$line")" >>"$tsv"
@@ -200,8 +268,15 @@ concrete_rows=(
 )
 scaling_ns=(1000 10000 100000 1000000)
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+build_tokio
 echo "bench/run.sh: $rounds fresh processes per configuration; results in $raw" >&2
-for row in "${rows[@]}" "${strand_rows[@]}" "${concrete_rows[@]}"; do
+for row in "${rows[@]}"; do
+  IFS='|' read -r name w n opts <<<"$row"
+  # shellcheck disable=SC2086 # opts is a word list
+  measure "$name $n" "$w" "$n" "${impls[*]}${tokio_bin:+ tokio}" $opts
+done
+for row in "${strand_rows[@]}" "${concrete_rows[@]}"; do
   IFS='|' read -r name w n opts <<<"$row"
   # shellcheck disable=SC2086 # opts is a word list
   measure "$name $n" "$w" "$n" "${impls[*]}" $opts
@@ -235,10 +310,42 @@ table() {
   done
 }
 
+# The main rows again with tokio beside joinery and the floors.
+tokio_table() {
+  echo "| workload | N | joinery | rawsig | mapped | tokio | joinery/tokio | joinery/rawsig | joinery/mapped |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  local row name w n opts label impl
+  for row in "$@"; do
+    IFS='|' read -r name w n opts <<<"$row"
+    label="$name $n"
+    declare -A ns=() by=()
+    for impl in joinery rawsig mapped tokio; do
+      ns[$impl]=$(median "$label" "$impl" 3)
+      by[$impl]=$(median "$label" "$impl" 4)
+    done
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
+      "$(cell "${ns[joinery]}" "${by[joinery]}")" "$(cell "${ns[rawsig]}" "${by[rawsig]}")" \
+      "$(cell "${ns[mapped]}" "${by[mapped]}")" "$(cell "${ns[tokio]}" "${by[tokio]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[tokio]}" "${by[joinery]}" "${by[tokio]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[rawsig]}" "${by[joinery]}" "${by[rawsig]}")" \
+      "$(ratio "${ns[joinery]}" "${ns[mapped]}" "${by[joinery]}" "${by[mapped]}")"
+  done
+}
+
+echo
+echo "machine: $(nproc) cores; load average before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "### Medians of $rounds fresh processes (ns/task · bytes/task; ratios: ns · bytes)"
 echo
 table "${rows[@]}"
+echo
+if [ -n "$tokio_bin" ]; then
+  echo "### Side by side with tokio's JoinMap (same run, interleaved; tokio: current_thread runtime, W6 multi_thread with 2 workers; W3/W4 --nothrow rows run tokio's same workload)"
+  echo
+  tokio_table "${rows[@]}"
+else
+  echo "### Side by side with tokio's JoinMap: left out ($tokio_why)"
+fi
 echo
 echo "### Scaling (medians, ns/task · bytes/task; any_io_executor)"
 echo
