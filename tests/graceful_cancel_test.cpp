@@ -266,6 +266,26 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "async_shutdown(grace): a task that has not started yet is aborted at once and never runs "
+    "(AC-50)",
+    "[join_map][graceful][shutdown]") {
+  net::io_context ioc;
+  int_map map(ioc);
+  bool ran = false;
+  map.spawn(1, [&ran]() -> awaitable<int> {
+    ran = true;
+    co_return co_await graceful(1);
+  });
+  shutdown_recorder done;
+  map.async_shutdown(1h, done.handler());  // before the task's first step
+  ioc.run();                               // an hour if the task ran and waited for its request
+  REQUIRE(done.calls == 1);
+  CHECK_FALSE(done.ec);
+  CHECK_FALSE(ran);
+  CHECK(map.empty());
+}
+
+TEST_CASE(
     "async_shutdown(grace): cancelling it stops the waiting and issues no further aborts (AC-50)",
     "[join_map][graceful][shutdown]") {
   for (auto type : {net::cancellation_type::terminal, net::cancellation_type::partial,

@@ -644,7 +644,7 @@ TEST_CASE(
   auto strand = net::make_strand(ioc);
   constexpr int tasks = 400;
   std::atomic<int> keyed{0}, next{0}, lost{0};
-  bool done = false;
+  std::atomic<bool> done{false};  // written on a pool thread, polled by this one
   net::co_spawn(
       strand,
       [&]() -> awaitable<void> {
@@ -685,7 +685,7 @@ TEST_CASE(
       net::detached);
   {
     threads_running run(ioc, 4);
-    CHECK(eventually([&] { return done; }));
+    CHECK(eventually([&] { return done.load(); }));
   }
   CHECK(keyed == tasks / 2);
   CHECK(next == tasks / 2);

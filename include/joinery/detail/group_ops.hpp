@@ -149,24 +149,34 @@ struct shutdown_op {
 
  private:
   void start() {
-    try {
-      state->abort_all(grace ? net::cancellation_type::total : net::cancellation_type::terminal);
-    } catch (...) {
-      // Out of memory posting a cancellation: aborted tasks are marked and
-      // end on their own, and the terminal aborts of a grace period still
-      // come; keep draining.
-    }
-    if (!grace)
+    if (!grace) {
+      try {
+        state->abort_all();
+      } catch (...) {
+        // Out of memory posting a cancellation: those tasks are marked
+        // aborted and end on their own; keep draining.
+      }
       return;
-    if (*grace <= std::chrono::steady_clock::duration::zero()) {
-      state->for_each_task([](task_header* t) { t->abort_quietly(); });
-    } else {
+    }
+    const bool now = *grace <= std::chrono::steady_clock::duration::zero();
+    if (!now) {
       // Allocation failures here propagate out of the initiating call,
-      // before anything was aborted terminally.
+      // before any task was asked or aborted.
       timer = std::make_shared<grace_timer>(net::any_io_executor(net::make_strand(ex)),
                                             state->task_refs());
       timer->start(*grace);
     }
+    state->for_each_task([now](task_header* t) {
+      // A task that has not started has nothing to finish: it is aborted
+      // at once (it never runs), rather than started only to be stopped.
+      if (now || !t->has_started())
+        return t->abort_quietly();
+      try {
+        t->abort(net::cancellation_type::total);
+      } catch (...) {
+        // Out of memory emitting the request: the terminal abort still comes.
+      }
+    });
   }
 };
 

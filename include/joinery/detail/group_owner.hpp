@@ -139,9 +139,10 @@ class group_owner {
   // work and return), waits up to `grace` (a steady_clock duration, counted
   // from this call) for the tasks to end, then aborts the rest terminally,
   // and completes when the group is empty. Outcomes are discarded, as by
-  // async_shutdown(). A `grace` of zero or less aborts at once, like
-  // async_shutdown(). Tasks spawned after this call are joined but neither
-  // asked nor aborted.
+  // async_shutdown(). Tasks that have not started yet are aborted at once
+  // (they never run: there is nothing for them to finish). A `grace` of zero
+  // or less aborts everything at once, like async_shutdown(). Tasks spawned
+  // after this call are joined but neither asked nor aborted.
   //
   // Always returns immediately; the handler is called exactly once, never
   // from inside this function. Token, executor and lifetimes as for

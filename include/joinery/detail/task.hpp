@@ -113,6 +113,11 @@ class task_header {
     return (state_.load(std::memory_order_acquire) & finished_bit) != 0;
   }
 
+  // Whether the runner began (the body runs unless it was aborted first).
+  bool has_started() const noexcept {
+    return (state_.load(std::memory_order_acquire) & started_bit) != 0;
+  }
+
   // Requests the task to stop. Idempotent; returns at once. A task that has
   // not started never runs its body; a started coroutine is interrupted at
   // its next suspension point; a finished task keeps its outcome; a started
