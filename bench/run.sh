@@ -287,18 +287,26 @@ for n in "${scaling_ns[@]}"; do
   done
 done
 
+# Fills the caller's associative arrays ns and by with the medians (ns/task,
+# bytes/task) of LABEL for each IMPL.
+collect_medians() {
+  local label=$1 impl
+  shift
+  for impl in "$@"; do
+    ns[$impl]=$(median "$label" "$impl" 3)
+    by[$impl]=$(median "$label" "$impl" 4)
+  done
+}
+
 table() {
   echo "| workload | N | joinery | joinery-await | raw | rawsig | mapped | joinery/raw | joinery/rawsig | joinery/mapped | await/mapped |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  local row name w n opts label impl
+  local row name w n opts label
   for row in "$@"; do
     IFS='|' read -r name w n opts <<<"$row"
     label="$name $n"
     declare -A ns=() by=()
-    for impl in "${impls[@]}"; do
-      ns[$impl]=$(median "$label" "$impl" 3)
-      by[$impl]=$(median "$label" "$impl" 4)
-    done
+    collect_medians "$label" "${impls[@]}"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
       "$(cell "${ns[joinery]}" "${by[joinery]}")" \
       "$(cell "${ns[joinery-await]}" "${by[joinery-await]}")" "$(cell "${ns[raw]}" "${by[raw]}")" \
@@ -314,15 +322,12 @@ table() {
 tokio_table() {
   echo "| workload | N | joinery | rawsig | mapped | tokio | joinery/tokio | joinery/rawsig | joinery/mapped |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-  local row name w n opts label impl
+  local row name w n opts label
   for row in "$@"; do
     IFS='|' read -r name w n opts <<<"$row"
     label="$name $n"
     declare -A ns=() by=()
-    for impl in joinery rawsig mapped tokio; do
-      ns[$impl]=$(median "$label" "$impl" 3)
-      by[$impl]=$(median "$label" "$impl" 4)
-    done
+    collect_medians "$label" joinery rawsig mapped tokio
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$n" \
       "$(cell "${ns[joinery]}" "${by[joinery]}")" "$(cell "${ns[rawsig]}" "${by[rawsig]}")" \
       "$(cell "${ns[mapped]}" "${by[mapped]}")" "$(cell "${ns[tokio]}" "${by[tokio]}")" \
