@@ -431,8 +431,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // matched stay aborted and the exception propagates.
   template <class Pred>
   std::size_t abort_matching(Pred pred) {
-    auto* st = this->state_if_any();
-    return st ? st->abort_matching(pred) : 0;
+    return abort_matching(std::move(pred), boost::asio::cancellation_type::terminal);
   }
 
   // abort_matching(pred) with a cancellation type (see abort(key, type));

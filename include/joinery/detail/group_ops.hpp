@@ -149,16 +149,10 @@ struct shutdown_op {
 
  private:
   void start() {
-    if (!grace) {
-      try {
-        state->abort_all();
-      } catch (...) {
-        // Out of memory posting a cancellation: those tasks are marked
-        // aborted and end on their own; keep draining.
-      }
-      return;
-    }
-    const bool now = *grace <= std::chrono::steady_clock::duration::zero();
+    // Without a grace period (or with none left) every task is aborted at
+    // once; abort_quietly marks each even when posting its cancellation
+    // runs out of memory, so the drain below still ends.
+    const bool now = !grace || *grace <= std::chrono::steady_clock::duration::zero();
     if (!now) {
       // Allocation failures here propagate out of the initiating call,
       // before any task was asked or aborted.

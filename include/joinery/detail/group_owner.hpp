@@ -65,10 +65,7 @@ class group_owner {
   // joined, each reported cancelled unless it had already finished. Throws
   // std::bad_alloc only if a cancellation cannot be posted (see
   // abort_handle::abort).
-  void abort_all() {
-    if (state_)
-      state_->abort_all();
-  }
+  void abort_all() { abort_all(net::cancellation_type::terminal); }
 
   // abort_all() with a cancellation type: `terminal` (or any type with the
   // terminal bit) is abort_all(); `partial` or `total` asks every running

@@ -31,7 +31,7 @@ class group_state : public group_core {
   // Asks every task to stop; they stay in the index until joined. Throws
   // std::bad_alloc if a cancellation cannot be posted (that task is marked
   // aborted all the same; the rest are not asked).
-  void abort_all(net::cancellation_type type = net::cancellation_type::terminal) {
+  void abort_all(net::cancellation_type type) {
     derived().for_each_task([type](task_header* t) { t->abort(type); });
   }
 

@@ -130,8 +130,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
 
   // Aborts the tasks whose key satisfies pred; returns how many matched.
   template <class Pred>
-  std::size_t abort_matching(Pred& pred,
-                             net::cancellation_type type = net::cancellation_type::terminal) {
+  std::size_t abort_matching(Pred& pred, net::cancellation_type type) {
     std::size_t n = 0;
     for (const key_slot<K>& s : table_) {
       if (pred(std::as_const(s.key))) {
