@@ -113,25 +113,19 @@ net::awaitable<std::uint64_t> crawl_one(unsigned short port, std::string target)
 
 net::awaitable<std::map<std::string, std::uint64_t>> crawl(unsigned short port, int pages) {
   std::vector<std::string> todo;
-  for (int i = pages; i >= 1; --i)
+  for (int i = 1; i <= pages; ++i)
     todo.push_back("/page-" + std::to_string(i));
 
   joinery::join_map<std::string, std::uint64_t> fetches(co_await net::this_coro::executor);
-  std::map<std::string, std::uint64_t> hashes;
-  auto spawn_next = [&] {
-    std::string target = std::move(todo.back());
-    todo.pop_back();
+  // At most two fetches in flight: the map queues the rest and starts them,
+  // in spawn order, as fetches finish.
+  fetches.set_concurrency_limit(max_in_flight);
+  for (auto& target : todo)
     fetches.spawn(target, crawl_one(port, target));
-  };
-  // Keep at most two fetches in flight: start two, then one more each time
-  // one finishes.
-  while (!todo.empty() && fetches.size() < max_in_flight)
-    spawn_next();
+  std::map<std::string, std::uint64_t> hashes;
   while (auto done = co_await fetches.async_join_next()) {
     auto& [target, hash] = *done;
     hashes[target] = hash.value();
-    if (!todo.empty())
-      spawn_next();
   }
   co_return hashes;
 }

@@ -17,11 +17,14 @@
 //   - every session has an idle timeout (it ends with an error then);
 //   - an admin port takes line commands: "list" names the sessions, and
 //     "kick <id>" aborts one session by its key;
-//   - SIGINT or SIGTERM stops accepting, runs async_shutdown (abort every
-//     session, wait for them all) and exits 0.
+//   - SIGINT or SIGTERM stops accepting and shuts down gracefully with
+//     async_shutdown(grace): every session is asked to stop (total
+//     cancellation) and ends once it has echoed its current line; those
+//     still running after the grace period (--grace-ms, default 2000) are
+//     aborted. Then it exits 0.
 //
 // usage: echo_server [--port N] [--admin-port N] [--max-connections N]
-//                    [--idle-timeout-ms N] [--threads N] [--demo]
+//                    [--idle-timeout-ms N] [--grace-ms N] [--threads N] [--demo]
 // --threads N runs the io_context on N threads (default 1): the server's own
 // loops then share one strand, the map's thread, while sessions run on all
 // N threads, each serialized with its own aborts.
@@ -72,6 +75,7 @@ struct options {
   std::size_t max_connections = 64;
   unsigned threads = 1;
   std::chrono::milliseconds idle_timeout = 30s;
+  std::chrono::milliseconds grace = 2s;
   bool demo = false;
 };
 
@@ -82,14 +86,21 @@ struct idle_timeout : std::runtime_error {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // One client: echo what it sends until it leaves. An idle connection ends
-// with idle_timeout; an abort (kick, shutdown) ends it at the next co_await.
+// with idle_timeout; an abort (kick, or the end of the shutdown's grace
+// period) ends it at once. A graceful shutdown asks it to stop with total
+// cancellation, which it accepts only while it waits for the next line: a
+// line it is echoing is finished first, and then it returns normally.
 awaitable<void> session(tcp::socket socket, std::chrono::milliseconds idle) {
+  co_await net::this_coro::throw_if_cancelled(false);
   net::steady_timer timer(socket.get_executor());
   char data[4096];
   for (;;) {
+    co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
     timer.expires_after(idle);
     auto r = co_await (socket.async_read_some(net::buffer(data), use_tuple) ||
                        timer.async_wait(use_tuple));
+    if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none)
+      co_return;  // asked to stop between lines, or aborted
     if (r.index() == 1)
       throw idle_timeout();
     auto [ec, n] = std::get<0>(r);
@@ -97,7 +108,14 @@ awaitable<void> session(tcp::socket socket, std::chrono::milliseconds idle) {
       co_return;  // the client left
     if (ec)
       throw boost::system::system_error(ec);
-    co_await net::async_write(socket, net::buffer(data, n), net::use_awaitable);
+    // While echoing, only an abort (terminal) interrupts: a shutdown's
+    // request arriving now is not taken, and the grace period's abort ends
+    // the session if it is still running then.
+    co_await net::this_coro::reset_cancellation_state();
+    auto [wec, written] = co_await net::async_write(socket, net::buffer(data, n), use_tuple);
+    (void)written;
+    if (wec)
+      co_return;  // aborted, or the client is gone
   }
 }
 
@@ -128,7 +146,7 @@ class server {
     const std::size_t left = sessions_.size();
     std::cout << "shutting down " << left << " session(s)" << std::endl;
     co_await admins_.async_shutdown(net::use_awaitable);
-    co_await sessions_.async_shutdown(net::use_awaitable);
+    co_await sessions_.async_shutdown(opt_.grace, net::use_awaitable);
     std::cout << "sessions: " << opened_ << " opened, " << reaped_ + left << " ended (" << reaped_
               << " joined, " << left << " at shutdown)" << std::endl;
     std::cout << "shutdown complete" << std::endl;
@@ -325,6 +343,8 @@ bool parse(int argc, char** argv, options& opt) {
     } else if (a == "--threads" && number(opt.threads) && opt.threads) {
     } else if (a == "--idle-timeout-ms" && number(ms) && ms > 0)
       opt.idle_timeout = std::chrono::milliseconds(ms);
+    else if (a == "--grace-ms" && number(ms) && ms >= 0)
+      opt.grace = std::chrono::milliseconds(ms);
     else
       return false;
   }
@@ -337,7 +357,8 @@ int main(int argc, char** argv) {
   options opt;
   if (!parse(argc, argv, opt)) {
     std::cerr << "usage: echo_server [--port N] [--admin-port N] [--max-connections N]\n"
-                 "                   [--idle-timeout-ms N] [--threads N] [--demo]\n";
+                 "                   [--idle-timeout-ms N] [--grace-ms N] [--threads N] "
+                 "[--demo]\n";
     return 2;
   }
   if (opt.demo) {

@@ -44,6 +44,25 @@ struct task_cancelled : std::exception {
   char what_[64];
 };
 
+// Thrown by join_result<V>::value() when the task's deadline passed
+// (spawn_with_timeout, spawn_with_deadline) before it finished. Carries the
+// task's id; what() is join_error::message(): "task #<id> timed out".
+struct task_timed_out : std::exception {
+  explicit task_timed_out(task_id id) noexcept : id_(id) {
+    std::snprintf(what_, sizeof what_, "task #%llu timed out",
+                  static_cast<unsigned long long>(id.value()));
+  }
+
+  const char* what() const noexcept override { return what_; }
+
+  // The task that timed out.
+  task_id id() const noexcept { return id_; }
+
+ private:
+  task_id id_;
+  char what_[48];
+};
+
 // Why a task produced no value. Cheap to copy (an id, a kind, and a
 // shared std::exception_ptr).
 class join_error {
@@ -55,6 +74,9 @@ class join_error {
 
   // A task that was aborted before it finished.
   static join_error cancelled(task_id id) noexcept { return join_error(id, kind::cancelled, {}); }
+
+  // A task aborted by its deadline before it finished.
+  static join_error timed_out(task_id id) noexcept { return join_error(id, kind::timed_out, {}); }
 
   // A task that let the exception `e` escape. A null `e` means cancelled.
   static join_error from_exception(task_id id, std::exception_ptr e) noexcept {
@@ -68,6 +90,11 @@ class join_error {
   // or could never run because its executor was destroyed first.
   bool is_cancelled() const noexcept { return kind_ == kind::cancelled; }
 
+  // True when the task's deadline (spawn_with_timeout, spawn_with_deadline)
+  // aborted it before it finished. Such a task is not is_cancelled(): an
+  // explicit abort that came first makes it cancelled instead.
+  bool is_timed_out() const noexcept { return kind_ == kind::timed_out; }
+
   // True when the task ended by throwing; exception() holds what it threw.
   bool is_exception() const noexcept { return kind_ == kind::exception; }
 
@@ -77,7 +104,8 @@ class join_error {
   // The task this error belongs to (task_id{} for a default join_error).
   task_id id() const noexcept { return id_; }
 
-  // A readable description: "task #7 was cancelled", "task #7 failed:
+  // A readable description: "task #7 was cancelled", "task #7 timed out",
+  // "task #7 failed:
   // <what()>" ("<unknown exception>" when the thrown object is not a
   // std::exception), or "no error" for a default join_error.
   std::string message() const {
@@ -86,6 +114,8 @@ class join_error {
     std::string text = "task #" + std::to_string(id_.value());
     if (kind_ == kind::cancelled)
       return text + " was cancelled";
+    if (kind_ == kind::timed_out)
+      return text + " timed out";
     try {
       std::rethrow_exception(exception_);
     } catch (const std::exception& e) {
@@ -105,7 +135,7 @@ class join_error {
   }
 
  private:
-  enum class kind : unsigned char { none, cancelled, exception };
+  enum class kind : unsigned char { none, cancelled, exception, timed_out };
 
   join_error(task_id id, kind k, std::exception_ptr e) noexcept
       : id_(id), kind_(k), exception_(std::move(e)) {}
@@ -116,13 +146,16 @@ class join_error {
 };
 
 // The ADL hook boost::system::result<V, join_error>::value() calls on error:
-// rethrows the task's own exception, or throws task_cancelled (also for a
+// rethrows the task's own exception, throws task_timed_out for a task whose
+// deadline passed, or throws task_cancelled (also for a
 // default join_error, which boost::system::result never holds as an error
 // unless built so explicitly).
 [[noreturn]] inline void throw_exception_from_error(const join_error& e,
                                                     const boost::source_location&) {
   if (e.is_exception())
     std::rethrow_exception(e.exception());
+  if (e.is_timed_out())
+    throw task_timed_out(e.id());
   throw task_cancelled(e.id());
 }
 

@@ -99,6 +99,7 @@
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <iomanip>
@@ -264,6 +265,93 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   template <class Ex, class F>
   abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f) {
     return this->spawn_blocking_with(under(key), ex, std::forward<F>(f));
+  }
+
+  // --- Scheduling: the concurrency limit and deadlines ---------------------
+  // (set_concurrency_limit, concurrency_limit() and queued_count() are
+  // inherited from detail::group_owner, which says how the limit works.)
+
+  // Spawns `task` (an awaitable or a factory) under `key` only if it can
+  // start now: no limit, or fewer than the limit running and nothing
+  // queued. Returns its abort_handle; otherwise nullopt, and the task is
+  // destroyed unstarted (a factory is never called) and the map unchanged.
+  // A task under `key` is replaced only when the new one is spawned.
+  template <class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task) {
+    if (!this->can_start_now())
+      return std::nullopt;
+    return this->spawn_coro(under(key), this->executor_, this->serial_,
+                            std::forward<TaskOrFactory>(task));
+  }
+
+  // Waits until `task` (an awaitable or a factory) can start without
+  // queueing, spawns it under `key` on get_executor() (replacing a task
+  // under `key` then, as spawn does) and completes with its abort_handle.
+  // Without a limit, or with a slot free and nobody waiting, it spawns at
+  // once. Several async_spawn calls may wait; they are served in order, and
+  // only when no task is queued. A waiting task is not in the map yet.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor and lifetimes as for
+  // async_join_next (the completion spawns into the map, so its executor
+  // must be the map's thread). Completion signature:
+  //   void(boost::system::error_code ec, abort_handle handle)
+  // Returns:
+  //   - (success, handle)              the task was spawned;
+  //   - (operation_aborted, {})        the wait was cancelled, or the map
+  //                                    destroyed: the task was never
+  //                                    spawned (it is destroyed);
+  //   - (no_memory, {})                spawning failed when the slot came.
+  // An empty abort_handle does nothing when aborted.
+  // Per-Operation Cancellation: terminal, partial and total end the wait
+  // with operation_aborted; a cancellation after the task was spawned
+  // changes nothing (it completes with success).
+  template <class TaskOrFactory, BOOST_ASIO_COMPLETION_TOKEN_FOR(typename owner::spawn_signature)
+                                     CompletionToken = detail::default_token_t<executor_type>>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  auto async_spawn(K key, TaskOrFactory&& task,
+                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_spawn_with(
+        [key = std::move(key),
+         task = std::decay_t<TaskOrFactory>(std::forward<TaskOrFactory>(task)),
+         ex = this->executor_, serial = this->serial_](state_type& st) mutable {
+          return owner::spawn_coro_into(st, under(key), ex, serial, std::move(task), nullptr);
+        },
+        std::forward<CompletionToken>(token), async_spawn_location);
+  }
+
+  // Spawns `task` (an awaitable or a factory) under `key` on get_executor()
+  // with a deadline `timeout` from now: if it has not finished by then, it
+  // is aborted (terminal cancellation) and reported with a join_error that
+  // is_timed_out() ("task #N timed out"; value() throws task_timed_out).
+  // The time runs from this call, queueing included: a queued task whose
+  // deadline passes never starts. A task that finishes first keeps its
+  // outcome; one aborted first is reported cancelled. Returns its
+  // abort_handle; otherwise as spawn. One timer serves all of the map's
+  // deadlines; the map must then be destroyed before its execution context
+  // (as any Asio I/O object).
+  template <class Rep, class Period, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_timeout(K key, std::chrono::duration<Rep, Period> timeout,
+                                  TaskOrFactory&& task) {
+    return this->spawn_until(under(key), detail::deadline_after(timeout),
+                             std::forward<TaskOrFactory>(task));
+  }
+
+  // As spawn_with_timeout, with the deadline as a steady_clock time point.
+  template <class Duration, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_deadline(
+      K key, std::chrono::time_point<std::chrono::steady_clock, Duration> deadline,
+      TaskOrFactory&& task) {
+    return this->spawn_until(
+        under(key), std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline),
+        std::forward<TaskOrFactory>(task));
   }
 
   // --- Joining -------------------------------------------------------------
@@ -539,6 +627,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   }
 
  private:
+  JOINERY_LOCATION(async_spawn_location, "joinery::join_map::async_spawn");
   using take_policy = typename state_type::take_policy;
   using key_take_policy = typename state_type::key_take_policy;
   using initiate_async_join_next = detail::initiate_join<state_type, take_policy, Executor>;

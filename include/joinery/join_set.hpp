@@ -49,6 +49,7 @@
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <ranges>
@@ -169,6 +170,63 @@ class join_set : public detail::group_owner<join_set<V, Executor>, detail::set_s
     return n;
   }
 
+  // --- Scheduling: the concurrency limit and deadlines ---------------------
+  // join_map's, without keys (set_concurrency_limit, concurrency_limit()
+  // and queued_count() are detail::group_owner's, which says how the limit
+  // works; the rest is documented on join_map).
+
+  // Spawns `task` only if it can start now (join_map::try_spawn): its
+  // abort_handle, or nullopt and the task destroyed unstarted.
+  template <class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  std::optional<abort_handle> try_spawn(TaskOrFactory&& task) {
+    if (!this->can_start_now())
+      return std::nullopt;
+    return this->spawn_coro(added(), this->executor_, this->serial_,
+                            std::forward<TaskOrFactory>(task));
+  }
+
+  // Waits until `task` can start without queueing, spawns it and completes
+  // with its abort_handle (join_map::async_spawn). Completion signature:
+  //   void(boost::system::error_code ec, abort_handle handle)
+  template <class TaskOrFactory, BOOST_ASIO_COMPLETION_TOKEN_FOR(typename owner::spawn_signature)
+                                     CompletionToken = detail::default_token_t<executor_type>>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  auto async_spawn(TaskOrFactory&& task,
+                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_spawn_with(
+        [task = std::decay_t<TaskOrFactory>(std::forward<TaskOrFactory>(task)),
+         ex = this->executor_, serial = this->serial_](state_type& st) mutable {
+          return owner::spawn_coro_into(st, added(), ex, serial, std::move(task), nullptr);
+        },
+        std::forward<CompletionToken>(token), async_spawn_location);
+  }
+
+  // Spawns `task` with a deadline `timeout` from now
+  // (join_map::spawn_with_timeout): aborted then if unfinished, and
+  // reported with a join_error that is_timed_out().
+  template <class Rep, class Period, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_timeout(std::chrono::duration<Rep, Period> timeout,
+                                  TaskOrFactory&& task) {
+    return this->spawn_until(added(), detail::deadline_after(timeout),
+                             std::forward<TaskOrFactory>(task));
+  }
+
+  // As spawn_with_timeout, with the deadline as a steady_clock time point.
+  template <class Duration, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_deadline(
+      std::chrono::time_point<std::chrono::steady_clock, Duration> deadline, TaskOrFactory&& task) {
+    return this->spawn_until(
+        added(), std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline),
+        std::forward<TaskOrFactory>(task));
+  }
+
   // --- Joining -------------------------------------------------------------
 
   // Waits for the next task to finish and delivers its outcome, removing it
@@ -236,6 +294,7 @@ class join_set : public detail::group_owner<join_set<V, Executor>, detail::set_s
   }
 
  private:
+  JOINERY_LOCATION(async_spawn_location, "joinery::join_set::async_spawn");
   using take_policy = typename state_type::take_policy;
   using take_with_id_policy = typename state_type::take_with_id_policy;
 

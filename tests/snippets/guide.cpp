@@ -196,6 +196,43 @@ net::awaitable<void> graceful() {
 // clang-format on
 
 // clang-format off
+// [limit]
+// A crawler that fetches at most 8 pages at once: the map queues the rest
+// and starts them, in spawn order, as fetches finish.
+net::awaitable<void> crawl(std::vector<std::string> urls) {
+  joinery::join_map<std::string, std::string> pages(co_await net::this_coro::executor);
+  pages.set_concurrency_limit(8);
+  for (auto& url : urls) pages.spawn(url, fetch(url));  // never waits
+  std::cout << pages.queued_count() << " fetches queued\n";
+  while (auto page = co_await pages.async_join_next())
+    std::cout << page->first << ": " << page->second.value().size() << " bytes\n";
+}
+
+// A producer that waits for a slot instead of queueing: async_spawn
+// completes once its task has started.
+net::awaitable<void> produce(joinery::join_set<std::string>& workers,
+                             std::vector<std::string> urls) {
+  for (auto& url : urls)
+    co_await workers.async_spawn(fetch(url));  // holds no queue of its own
+}
+// [limit]
+// clang-format on
+
+// clang-format off
+// [deadlines]
+net::awaitable<void> with_deadlines() {
+  joinery::join_set<int> jobs(co_await net::this_coro::executor);
+  jobs.spawn_with_timeout(100ms, slow_job(1));   // finishes in 10 ms: keeps its value
+  jobs.spawn_with_timeout(5ms, slow_job(500));   // still running at 5 ms: timed out
+  while (auto r = co_await jobs.async_join_next()) {
+    if (*r) std::cout << "job " << r->value() << " done\n";
+    else if (r->error().is_timed_out()) std::cout << r->error().message() << "\n";
+  }
+}
+// [deadlines]
+// clang-format on
+
+// clang-format off
 // [threads]
 void threads() {
   net::io_context io;                        // run by 4 threads below
@@ -248,6 +285,14 @@ int main() {
         co_await cancellation();
         co_await per_key();
         co_await graceful();
+        co_await crawl({"a", "b", "c"});
+        {
+          joinery::join_set<std::string> workers(co_await net::this_coro::executor);
+          workers.set_concurrency_limit(1);
+          co_await produce(workers, {"x", "y"});
+          co_await workers.async_shutdown();
+        }
+        co_await with_deadlines();
         co_await captures();
         joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
         for (std::size_t i = 1; i <= 100; ++i)

@@ -21,10 +21,14 @@
 
 namespace joinery::detail {
 
-template <class V, class Fn>
+template <class Task>
+class blocking_runner;
+
+template <class V, class Ex, class Fn>
 class blocking_task final : public task_value<V> {
  public:
-  explicit blocking_task(Fn&& fn) : task_value<V>(&vtable, false), fn_(std::move(fn)) {}
+  blocking_task(const Ex& ex, Fn&& fn)
+      : task_value<V>(&vtable, false), ex_(ex), fn_(std::move(fn)) {}
 
   void run() noexcept {
     if (!this->try_start())
@@ -41,18 +45,36 @@ class blocking_task final : public task_value<V> {
     }
   }
 
-  // After run(), or when the pool destroyed the job unrun.
+  // After run(), or when the pool destroyed the job unrun (or it never had
+  // one: aborted while queued).
   void finish() noexcept {
     fn_.reset();
     this->mark_finished();
+    // An abort of the queued task may still be asking its sink (task.hpp).
+    this->wait_for_emitters();
     this->deliver();
   }
 
  private:
   static void do_destroy(task_header* h) noexcept { delete static_cast<blocking_task*>(h); }
+  static void do_finish_unstarted(task_header* h) noexcept {
+    static_cast<blocking_task*>(h)->finish();
+  }
 
-  static constexpr task_vtable vtable{&do_destroy, nullptr, &task_value<V>::do_discard_value};
+ public:
+  // Posts the job to the pool (task_vtable::start).
+  static void do_start(task_header* h) {
+    auto* t = static_cast<blocking_task*>(h);
+    hand_over(
+        t, [t] { return blocking_runner<blocking_task>(running_ref<blocking_task>(t)); },
+        [t](blocking_runner<blocking_task>&& runner) { net::post(t->ex_, std::move(runner)); });
+  }
 
+ private:
+  static constexpr task_vtable vtable{&do_destroy, nullptr, &task_value<V>::do_discard_value,
+                                      &do_start, &do_finish_unstarted};
+
+  Ex ex_;
   fn_holder<Fn> fn_;
 };
 
@@ -79,24 +101,34 @@ inline net::thread_pool& default_blocking_pool() {
 }
 
 // Creates the blocking task for `f` run by `ex` (a thread pool), reporting
-// to `sink`, and posts it. Returns the task with one reference for the
-// caller (the group's index). Strong guarantee.
-template <class V, class Ex, class F>
-task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::size_t slot) {
+// to `sink`, and has `admit(t)` start or queue it (see launch_coro_task).
+// Returns the task with one reference for the caller (the group's index).
+// Strong guarantee.
+template <class V, class Ex, class F, class Admit>
+task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::size_t slot,
+                                  Admit&& admit) {
   using fn_type = std::decay_t<F>;
   static_assert(std::is_invocable_v<fn_type&>,
                 "joinery: spawn_blocking needs a callable taking no arguments");
   static_assert(result_compatible_v<V, std::invoke_result_t<fn_type&>>,
                 "joinery: a blocking task must return the group's V (or void for V = void)");
-  using task_type = blocking_task<V, fn_type>;
-  auto* t = new task_type(fn_type(std::forward<F>(f)));
+  using task_type = blocking_task<V, Ex, fn_type>;
+  auto* t = new task_type(ex, fn_type(std::forward<F>(f)));
   task_ref<> index_ref(t);
+  task_ref<> running(t);
   t->slot_ = slot;
   t->sink_ = sink;
-  hand_over(
-      t, [t] { return blocking_runner<task_type>(running_ref<task_type>(t)); },
-      [&ex](blocking_runner<task_type>&& runner) { net::post(ex, std::move(runner)); });
+  if constexpr (std::is_same_v<std::decay_t<Admit>, start_now_t>)
+    task_type::do_start(t);
+  else
+    admit(static_cast<task_header*>(t));
+  running.detach();
   return index_ref.detach();
+}
+
+template <class V, class Ex, class F>
+task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::size_t slot) {
+  return launch_blocking_task<V>(sink, ex, std::forward<F>(f), slot, start_now_t{});
 }
 
 }  // namespace joinery::detail

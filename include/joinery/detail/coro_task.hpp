@@ -74,8 +74,7 @@ class coro_control {
     // destroyed after the io_context). An abort racing with this may be
     // reading executor_ to post its cancellation: wait for those that saw
     // the task unfinished (a post is short; later ones see finished_bit).
-    while ((t->state_.load(std::memory_order_acquire) & ~(emitter_unit - 1)) != 0)
-      std::this_thread::yield();
+    t->wait_for_emitters();
     executor_.reset();
     t->deliver();
   }
@@ -153,9 +152,17 @@ class coro_task final : public task_value<V> {
   static void do_request_cancel(task_header* h, net::cancellation_type type) {
     static_cast<coro_task*>(h)->control_.request_cancel(h, type);
   }
+  static void do_finish_unstarted(task_header* h) noexcept { static_cast<coro_task*>(h)->finish(); }
 
+ public:
+  // Posts the task's first resume (task_vtable::start). Defined below,
+  // after the runner it posts.
+  static void do_start(task_header* h);
+
+ private:
   static constexpr task_vtable vtable{&do_destroy, &do_request_cancel,
-                                      &task_value<V>::do_discard_value};
+                                      &task_value<V>::do_discard_value, &do_start,
+                                      &do_finish_unstarted};
 
   coro_control<E> control_;
   fn_holder<Fn> fn_;
@@ -213,13 +220,29 @@ class coro_launcher {
   net::awaitable<entry_point, E> entry_;
 };
 
+template <class V, class E, class Fn>
+void coro_task<V, E, Fn>::do_start(task_header* h) {
+  auto* t = static_cast<coro_task*>(h);
+  coro_control<E>& control = t->control_;
+  hand_over(
+      t,
+      [t, &control] {
+        return coro_launcher<E>(t, &control, run_coro_task(running_ref<coro_task>(t)));
+      },
+      [&control](coro_launcher<E>&& launcher) {
+        post_direct(control.executor(), std::move(launcher));
+      });
+}
+
 // Creates the coroutine task for the factory `fn` on `ex` (`serial`: see
-// task_executor_for), reporting to `sink` as V, and posts its first resume.
-// Returns the task with one reference for the caller (the group's index).
-// Strong guarantee: on failure throws and leaves nothing behind.
-template <class V, class Ex, class Fn>
-task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& fn,
-                              std::size_t slot) {
+// task_executor_for), reporting to `sink` as V, and has `admit(t)` start it
+// (task_vtable::start) or queue it; admit takes over the running reference
+// when it returns, and leaves it to us when it throws. Returns the task with
+// one reference for the caller (the group's index). Strong guarantee: on
+// failure throws and leaves nothing behind.
+template <class V, class Ex, class Fn, class Admit>
+task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& fn, std::size_t slot,
+                              Admit&& admit) {
   using fn_type = std::decay_t<Fn>;
   using traits = awaitable_traits<factory_result_t<fn_type>>;
   using E = typename traits::executor_type;
@@ -236,19 +259,23 @@ task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& f
   coro_control<E>& control = t->control();
   control.set_executor(task_executor_for<E>(ex, serial, t, serialized), serialized);
   try {
-    hand_over(
-        static_cast<task_type*>(running.detach()),
-        [t, &control] {
-          return coro_launcher<E>(t, &control, run_coro_task(running_ref<task_type>(t)));
-        },
-        [&control](coro_launcher<E>&& launcher) {
-          post_direct(control.executor(), std::move(launcher));
-        });
+    if constexpr (std::is_same_v<std::decay_t<Admit>, start_now_t>)
+      task_type::do_start(t);
+    else
+      admit(static_cast<task_header*>(t));
   } catch (...) {
     control.drop_executor();  // its reference to the task, if serialized
     throw;
   }
+  running.detach();
   return index_ref.detach();
+}
+
+// launch_coro_task that starts the task at once.
+template <class V, class Ex, class Fn>
+task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& fn,
+                              std::size_t slot) {
+  return launch_coro_task<V>(sink, ex, serial, std::forward<Fn>(fn), slot, start_now_t{});
 }
 
 }  // namespace joinery::detail

@@ -95,7 +95,7 @@ class group_core : public ready_core {
         r.aborted = true;
       } else if (key && gone(key)) {
         r.not_found = true;
-      } else if ((r.task = key ? (ready_.contains(key) ? key : nullptr) : first_unreserved())) {
+      } else if ((r.task = key ? (on_ready_list(key) ? key : nullptr) : first_unreserved())) {
         ready_.erase(r.task);
       } else if (key || !next_empty(need)) {
         if (may_park)
@@ -147,6 +147,102 @@ class group_core : public ready_core {
     return true;
   }
 
+  // --- The async_spawn wait (spawn_op.hpp): a spawner waiting for a slot.
+  // The same phases as a join's, in the admission's wait_queue.
+
+  // Owner's thread: may an async_spawn spawn at once (nobody waits before
+  // it, and a slot is free for it)?
+  bool spawner_may_start_now() const noexcept {
+    if (!counting())
+      return true;
+    std::lock_guard lock(mutex_);
+    return adm_.spawners.empty() && adm_.free_for_spawners() > 0;
+  }
+
+  // Starts the wait `w`, named `seq`, at the back of the queue.
+  void begin_spawn_wait(waiter* w, std::uint64_t seq) noexcept {
+    std::lock_guard lock(mutex_);
+    adm_.spawners.begin(w, seq);
+  }
+
+  // Parks `w` (after it prepared to wait); it may be woken at once.
+  void park_spawn_wait(waiter* w) noexcept {
+    waiter_batch wake;
+    {
+      std::lock_guard lock(mutex_);
+      adm_.spawners.park(w);
+      if (closed_ || w->cancel_requested())  // cancelled while it started
+        wake.add_spawner(adm_.spawners.claim(w));
+      else
+        claim_spawners(wake);
+    }
+    wake.post(*this);
+  }
+
+  enum class spawn_resolution { aborted, spawn, parked };
+
+  // The completion of the claimed wait `w`, on the owner's side: aborted
+  // (cancelled, or the group closed), or free to spawn now (it leaves the
+  // queue either way), or parked again (the slot it was woken for was taken
+  // by a plain spawn meanwhile).
+  spawn_resolution resolve_spawn_wait(waiter* w) noexcept {
+    spawn_resolution r;
+    waiter_batch wake;
+    {
+      std::lock_guard lock(mutex_);
+      if (std::exchange(w->reserved_, false))
+        --adm_.reserved;
+      if (closed_ || w->cancel_requested()) {
+        r = spawn_resolution::aborted;
+        adm_.spawners.end(w);
+        claim_spawners(wake);  // the slot it held may serve the next
+      } else if (adm_.queue.empty() &&
+                 (adm_.limit == 0 || adm_.running + adm_.reserved < adm_.limit)) {
+        r = spawn_resolution::spawn;
+        adm_.spawners.end(w);
+      } else {
+        r = spawn_resolution::parked;
+        adm_.spawners.park(w);
+      }
+    }
+    wake.post(*this);
+    return r;
+  }
+
+  // The cancellation handler of the wait named `seq`.
+  void cancel_spawn_wait(std::uint64_t seq) noexcept {
+    waiter* wake;
+    {
+      std::lock_guard lock(mutex_);
+      wake = adm_.spawners.cancel(seq);
+    }
+    if (wake)
+      post_or_requeue_spawner(wake);
+  }
+
+  // The wait `w` ends without completing (its completion was destroyed
+  // unrun, or its initiation failed): it leaves the queue and gives back
+  // the slot it held.
+  void end_spawn_wait(waiter* w) noexcept {
+    waiter_batch wake;
+    {
+      std::lock_guard lock(mutex_);
+      adm_.spawners.end(w);
+      if (std::exchange(w->reserved_, false)) {
+        --adm_.reserved;
+        claim_spawners(wake);
+      }
+    }
+    wake.post(*this);
+  }
+
+  // The context of the parked wait `w` shut down: true if it was parked
+  // (it left the queue; the caller destroys it).
+  bool abandon_spawn_wait(waiter* w) noexcept {
+    std::lock_guard lock(mutex_);
+    return adm_.spawners.abandon(w);
+  }
+
  protected:
   group_core() noexcept = default;
 
@@ -162,7 +258,7 @@ class group_core : public ready_core {
     if (closed_ || w->cancel_requested())
       return true;
     if (key)
-      return gone(key) || ready_.contains(key);
+      return gone(key) || on_ready_list(key);
     return first_unreserved() != nullptr || next_empty(need);
   }
 

@@ -14,11 +14,14 @@
 #include <joinery/detail/blocking_task.hpp>
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/coro_task.hpp>
+#include <joinery/detail/deadlines.hpp>
 #include <joinery/detail/group_ops.hpp>
 #include <joinery/detail/serial_executor.hpp>
 #include <joinery/detail/spawn_args.hpp>
+#include <joinery/detail/spawn_op.hpp>
 #include <joinery/task_id.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/compose.hpp>
@@ -40,6 +43,7 @@ class group_owner {
   using shutdown_signature = void(boost::system::error_code);
   using join_all_signature = void(boost::system::error_code,
                                   std::vector<typename take_policy::value_type>);
+  using spawn_signature = void(boost::system::error_code, abort_handle);
 
   // The executor tasks are spawned on and join handlers default to.
   executor_type get_executor() const noexcept { return executor_; }
@@ -60,6 +64,38 @@ class group_owner {
   // up to date from then on (constant time); groups that never ask do not
   // pay for it.
   bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
+
+  // --- The concurrency limit ---------------------------------------------
+  //
+  // With a limit of n, at most n of the group's tasks run at once: a spawn
+  // while n are running queues the task. A queued task is in the group
+  // (size(), contains(), keys(), get_abort_handle() see it) but has not
+  // started; queued tasks start in spawn order as running tasks end (a task
+  // that finished no longer holds a slot, joined or not). So
+  //   size() == running + queued_count() + ready_count().
+  // Aborting a queued task (or its deadline passing) reports it cancelled
+  // (timed out) at once, without ever running it; replacing it (join_map)
+  // drops it unrun and queues the new task at the end; detaching it starts
+  // it at once, outside the group. Blocking tasks count like the others. A
+  // detached or replaced task gives its slot back at once, even if it is
+  // still running.
+
+  // Sets the limit; 0 (the default) means none. Raising it (or setting 0)
+  // takes queued tasks out of the queue and starts them before it returns
+  // (only their first step is posted, as for every spawn) and lets waiting
+  // async_spawn calls in; lowering it aborts nothing: running tasks finish,
+  // and new ones queue until fewer than the new limit run.
+  void set_concurrency_limit(std::size_t n) {
+    State& st = state();
+    st.set_limit(n, [&st](auto&& f) { st.for_each_task(f); });
+  }
+
+  // The current limit; 0 means none.
+  std::size_t concurrency_limit() const noexcept { return state_ ? state_->limit() : 0; }
+
+  // How many tasks are queued: in the group but not started, waiting for a
+  // slot. Tasks waiting in async_spawn are not in the group and not counted.
+  std::size_t queued_count() const noexcept { return state_ ? state_->queued_count() : 0; }
 
   // Aborts every task; they stay in the group (size() is unchanged) until
   // joined, each reported cancelled unless it had already finished. Throws
@@ -206,13 +242,26 @@ class group_owner {
   }
 
   // Spawns the coroutine `task` on `ex`, inserted into the state by
-  // insert(state, launch), where launch(slot) launches it.
+  // insert(state, launch), where launch(slot) launches it; with a deadline
+  // when `deadline` is not null.
   template <class Insert, class Ex, class TaskOrFactory>
   abort_handle spawn_coro(Insert&& insert, const Ex& ex, bool serial, TaskOrFactory&& task) {
-    State& st = state();
+    return spawn_coro_into(state(), insert, ex, serial, std::forward<TaskOrFactory>(task), nullptr);
+  }
+
+  template <class Insert, class Ex, class TaskOrFactory>
+  static abort_handle spawn_coro_into(State& st, Insert&& insert, const Ex& ex, bool serial,
+                                      TaskOrFactory&& task,
+                                      const deadline_clock::time_point* deadline) {
+    using V = typename State::output_type;
     return handle_for(insert(st, [&](std::size_t slot) {
-      return launch_coro_task<typename State::output_type>(
-          &st, ex, serial, as_task_fn(std::forward<TaskOrFactory>(task)), slot);
+      // A group that never set a limit, spawning without a deadline, starts
+      // the task directly: the fast path does not take the group's lock.
+      if (!deadline && !st.counting())
+        return launch_coro_task<V>(&st, ex, serial, as_task_fn(std::forward<TaskOrFactory>(task)),
+                                   slot);
+      return launch_coro_task<V>(&st, ex, serial, as_task_fn(std::forward<TaskOrFactory>(task)),
+                                 slot, [&st, deadline](task_header* t) { st.admit(t, deadline); });
     }));
   }
 
@@ -220,9 +269,46 @@ class group_owner {
   template <class Insert, class Ex, class F>
   abort_handle spawn_blocking_with(Insert&& insert, const Ex& ex, F&& f) {
     State& st = state();
+    using V = typename State::output_type;
     return handle_for(insert(st, [&](std::size_t slot) {
-      return launch_blocking_task<typename State::output_type>(&st, ex, std::forward<F>(f), slot);
+      if (!st.counting())
+        return launch_blocking_task<V>(&st, ex, std::forward<F>(f), slot);
+      return launch_blocking_task<V>(&st, ex, std::forward<F>(f), slot,
+                                     [&st](task_header* t) { st.admit(t, nullptr); });
     }));
+  }
+
+  // Spawns the coroutine `task` on the group's executor with a deadline.
+  template <class Insert, class TaskOrFactory>
+  abort_handle spawn_until(Insert&& insert, deadline_clock::time_point when, TaskOrFactory&& task) {
+    State& st = state();
+    st.enable_deadlines(net::any_io_executor(executor_));
+    return spawn_coro_into(st, insert, executor_, serial_, std::forward<TaskOrFactory>(task),
+                           &when);
+  }
+
+  // Whether a task spawned now would start without queueing.
+  bool can_start_now() const noexcept { return !state_ || state_->can_start_now(); }
+
+  // async_initiate's initiation for async_spawn: Spawn is `abort_handle(State&)`.
+  struct initiate_spawn {
+    using executor_type = Executor;
+    core_ref<State> state;
+    Executor ex;
+    const boost::source_location* where;
+    executor_type get_executor() const noexcept { return ex; }
+    template <class Handler, class Spawn>
+    void operator()(Handler&& handler, Spawn&& spawn) const {
+      start_spawn_wait(*state, std::forward<Handler>(handler), ex, std::forward<Spawn>(spawn),
+                       *where);
+    }
+  };
+
+  template <class CompletionToken, class Spawn>
+  auto async_spawn_with(Spawn&& spawn, CompletionToken&& token,
+                        const boost::source_location& where) {
+    return net::async_initiate<CompletionToken, spawn_signature>(
+        initiate_spawn{state_ref(), executor_, &where}, token, std::forward<Spawn>(spawn));
   }
 
   Executor executor_;

@@ -46,7 +46,7 @@ class group_state : public group_core {
   // Forgets every task without aborting it: they run on and report to
   // nobody. A pending join then sees an empty group and completes.
   void detach_all() noexcept {
-    orphan(each_task());
+    orphan(each_task(), true);
     derived().release_index();
     kick();
   }

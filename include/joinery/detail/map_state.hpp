@@ -119,7 +119,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   // Removes the task `t` (under its key) without aborting it: it runs on and
   // reports to nobody; a keyed join waiting for it completes with not_found.
   void detach(task_header* t) noexcept {
-    this->orphan([t](auto&& f) { f(t); });
+    this->orphan([t](auto&& f) { f(t); }, true);
     auto it = table_.find(by_task{t});
     assert(it != table_.end() && "a task found by key is in its map");
     table_.erase(it);
@@ -162,7 +162,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   // A task replaced under its key: it leaves the map now and its outcome is
   // never reported (tokio#7257: a replaced task's result must not surface).
   void retire(task_header* old) noexcept {
-    this->orphan([old](auto&& f) { f(old); });
+    this->orphan([old](auto&& f) { f(old); }, false);
     old->abort_quietly();
     ids_.erase(old);
     old->release();  // the table's reference

@@ -16,6 +16,12 @@
 //     with a keyed join stays on the ready list in completion order but is
 //     reserved for its keyed join, which every other join skips.
 // The owner orphans tasks (replaced, detached) and closes the group here.
+// Finishing tasks also give back their concurrency slot and leave the
+// deadline heap here, so the queue of tasks waiting for a slot
+// (admission.hpp) and the deadlines (deadlines.hpp) live under the same
+// lock: admit() registers a new task with both, promote() starts queued
+// tasks and wakes async_spawn waiters as slots free, on_deadline() times
+// tasks out.
 // How a join begins, parks and resolves is group_core's (group_core.hpp),
 // which derives from this class and alone shares its fields.
 //
@@ -29,14 +35,21 @@
 // join_service's (join_service.hpp) or a task's run lock (a finishing
 // task), and nothing else is locked under it.
 
+#include <joinery/detail/admission.hpp>
+#include <joinery/detail/counted_ref.hpp>
+#include <joinery/detail/deadlines.hpp>
 #include <joinery/detail/intrusive_list.hpp>
 #include <joinery/detail/spin_lock.hpp>
 #include <joinery/detail/task.hpp>
 #include <joinery/detail/waiters.hpp>
 
+#include <boost/system/error_code.hpp>
+
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace joinery::detail {
@@ -50,9 +63,12 @@ class ready_core : public task_sink {
   void take_finished(task_header* t) noexcept override {
     waiter* wake = nullptr;
     task_header* key = nullptr;
-    bool keep;
+    bool keep, freed, disarm = false;
     {
       std::lock_guard lock(mutex_);
+      freed = adm_.give_back(t);
+      if (t->deadline_pos_)
+        disarm = leave_deadlines(t);
       keep = !closed_ && !t->orphaned_;
       if (keep) {
         t->reported_ = true;
@@ -65,8 +81,148 @@ class ready_core : public task_sink {
     }
     if (wake)
       post_or_requeue(wake, key);
+    if (freed)
+      promote();
+    if (disarm)
+      sync_timer();
     if (!keep)
       drop(t);
+  }
+
+  // The queued task `t` was aborted (task.hpp): out of the queue, if it is
+  // still there.
+  bool dequeue_aborted(task_header* t) noexcept override {
+    std::lock_guard lock(mutex_);
+    return adm_.dequeue(t);
+  }
+
+  // --- Admission and deadlines (the owner, its thread) ---------------------
+
+  // Whether spawns must go through admit(): a limit was set once.
+  bool counting() const noexcept { return adm_.counting; }
+
+  // Admits the task `t`, created unstarted (its running reference held by
+  // the caller): registers its deadline, if any, then starts it (taking a
+  // slot when counting) or queues it. On success the running reference
+  // belongs to the runner or to the queue; if this throws, nothing changed
+  // and it is still the caller's.
+  void admit(task_header* t, const deadline_clock::time_point* deadline) {
+    bool start, arm = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (deadline) {
+        deadlines_.reserve_one_more();  // may throw: nothing changed yet
+        deadlines_.push(t, *deadline);
+        if (!armed_ || *deadline < *armed_) {
+          armed_ = *deadline;
+          arm = true;
+        }
+      }
+      start = adm_.can_start_now();
+      if (start) {
+        adm_.take_slot(t);
+      } else {
+        adm_.enqueue(t);
+        add_ref();  // the queued task's reference on its group, as a runner's
+      }
+    }
+    if (arm)
+      sync_timer();
+    if (!start)
+      return;
+    try {
+      t->vtable_->start(t);
+    } catch (...) {
+      bool disarm = false, freed;
+      {
+        std::lock_guard lock(mutex_);
+        if (t->deadline_pos_)
+          disarm = leave_deadlines(t);
+        freed = adm_.give_back(t);
+      }
+      if (freed)
+        promote();
+      if (disarm)
+        sync_timer();
+      throw;
+    }
+  }
+
+  // Sets the limit (0: none). Raising it starts queued tasks (their first
+  // step posted) before it returns, and wakes async_spawn waiters for what
+  // is left. The first limit makes the group count the tasks running now
+  // (visit(f) calls f(task_header*) for every task the owner holds).
+  template <class Visit>
+  void set_limit(std::size_t n, Visit&& visit) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!adm_.counting && n != 0) {
+        adm_.counting = true;
+        visit([this](task_header* t) {
+          // Started or about to be (nothing was queued before counting),
+          // and not reported: it holds a slot until it reports.
+          if (!t->reported_ && !t->orphaned_ && !t->counted_) {
+            t->counted_ = true;
+            ++adm_.running;
+          }
+        });
+      }
+      adm_.limit = n;
+    }
+    promote();
+  }
+
+  std::size_t limit() const noexcept {
+    std::lock_guard lock(mutex_);
+    return adm_.limit;
+  }
+
+  // spawn and try_spawn: may a new task start without queueing now?
+  bool can_start_now() const noexcept {
+    if (!adm_.counting)
+      return true;
+    std::lock_guard lock(mutex_);
+    return adm_.can_start_now();
+  }
+
+  std::size_t queued_count() const noexcept {
+    std::lock_guard lock(mutex_);
+    return adm_.queue.size();
+  }
+
+  // Makes sure the group has its deadline timer, on `ex`, before the first
+  // deadline is admitted.
+  void enable_deadlines(const net::any_io_executor& ex) {
+    if (!timer_)
+      timer_ = std::make_unique<deadline_timer>(ex);
+  }
+
+  // Starts queued tasks while slots are free, then wakes async_spawn
+  // waiters for the slots left. Any thread. One thread promotes at a time:
+  // a start that finishes its task at once (a shut-down executor) reports
+  // it and calls this again, which returns, and the promoting thread looks
+  // again after each start, so a freed slot is never missed.
+  void promote() noexcept {
+    bool mine = false;
+    for (;;) {
+      task_header* t;
+      waiter_batch wake;
+      {
+        std::lock_guard lock(mutex_);
+        if (mine)
+          promoting_ = mine = false;
+        else if (promoting_)
+          return;
+        t = closed_ ? nullptr : adm_.next_to_start();
+        if (t)
+          promoting_ = mine = true;
+        else
+          claim_spawners(wake);
+      }
+      if (!t)
+        return wake.post(*this);
+      start_queued(t);
+    }
   }
 
   // --- The owner (its thread) --------------------------------------------
@@ -93,7 +249,7 @@ class ready_core : public task_sink {
   // Whether `t` (in the owner's index) has finished and awaits joining.
   bool is_ready(const task_header* t) const noexcept {
     std::lock_guard lock(mutex_);
-    return ready_.contains(t);
+    return on_ready_list(t);
   }
 
   // The group changed (it became empty, or a keyed join let a task go):
@@ -111,11 +267,16 @@ class ready_core : public task_sink {
   // Marks the tasks that for_each(f) visits as no longer owned by this group:
   // their outcomes go to nobody, finished ones leave the ready list now (so
   // an unjoined replaced or detached task does not keep its memory), and a
-  // keyed join waiting for one is woken (it completes with not_found).
+  // keyed join waiting for one is woken (it completes with not_found). They
+  // give back their concurrency slot and leave the deadline heap. A queued
+  // one leaves the queue: with `start_queued` (detached) it starts at once,
+  // outside the group; otherwise (replaced) it is aborted and never runs.
   template <class ForEach>
-  void orphan(ForEach&& for_each) noexcept {
+  void orphan(ForEach&& for_each, bool start_queued) noexcept {
     task_header* drop_list = nullptr;
+    task_header* unqueued = nullptr;
     waiter_batch wake;
+    bool freed = false, disarm = false;
     {
       std::lock_guard lock(mutex_);
       for_each([&](task_header* t) {
@@ -129,14 +290,33 @@ class ready_core : public task_sink {
         if (t->key_wait_.busy())
           keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
         wake.add(t->key_wait_.claim(), t);
-        if (ready_.contains(t)) {
+        freed |= adm_.give_back(t);
+        if (t->deadline_pos_)
+          disarm |= leave_deadlines(t);
+        if (adm_.dequeue(t)) {
+          t->ready_hook_.next = unqueued;  // unlinked: the hook may chain
+          unqueued = t;
+        } else if (on_ready_list(t)) {
           ready_.erase(t);
-          t->ready_hook_.next = drop_list;  // unlinked: the hook may chain the drop list
+          t->ready_hook_.next = drop_list;
           drop_list = t;
         }
       });
     }
     wake.post(*this);
+    while (task_header* t = unqueued) {
+      unqueued = std::exchange(t->ready_hook_.next, nullptr);
+      if (start_queued) {
+        this->start_queued(t);
+      } else {
+        t->abort_quietly();  // not queued any more: only marks it
+        t->vtable_->finish_unstarted(t);
+      }
+    }
+    if (freed)
+      promote();
+    if (disarm)
+      sync_timer();
     while (task_header* t = drop_list) {
       drop_list = std::exchange(t->ready_hook_.next, nullptr);
       drop(t);
@@ -144,20 +324,39 @@ class ready_core : public task_sink {
   }
 
   // Closes the group: later reports are dropped, finished tasks are freed,
-  // and the pending joins (the next-join, and the keyed joins of the tasks
-  // for_each(f) visits) complete with operation_aborted.
+  // queued tasks are aborted (they never run), deadlines are forgotten, and
+  // the pending waits (the next-join, the keyed joins of the tasks
+  // for_each(f) visits, the async_spawn waiters) complete with
+  // operation_aborted.
   template <class ForEach>
   void close(ForEach&& for_each) noexcept {
     task_header* ready;
+    task_header* queued;
     waiter_batch wake;
+    bool disarm;
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
       ready = ready_.release_all();
+      queued = adm_.queue.release_all();
+      for (task_header* t = queued; t; t = t->ready_hook_.next)
+        t->state_.fetch_and(~queued_bit, std::memory_order_acq_rel);
       wake.add(next_.claim(), nullptr);
       for_each([&](task_header* t) { wake.add(t->key_wait_.claim(), t); });
+      adm_.spawners.claim_all([&](waiter* w) { wake.add_spawner(w); });
+      disarm = !deadlines_.empty() || armed_;
+      deadlines_.clear();
+      armed_.reset();
     }
     wake.post(*this);
+    if (disarm)
+      sync_timer();
+    while (task_header* t = queued) {
+      queued = std::exchange(t->ready_hook_.next, nullptr);
+      t->ready_hook_.prev = nullptr;
+      t->abort_quietly();
+      t->vtable_->finish_unstarted(t);
+    }
     while (task_header* t = ready) {
       ready = std::exchange(t->ready_hook_.next, nullptr);
       t->ready_hook_.prev = nullptr;
@@ -173,6 +372,19 @@ class ready_core : public task_sink {
     } catch (...) {
       std::lock_guard lock(mutex_);
       slot(key).requeue(w);
+    }
+  }
+
+  // As post_or_requeue, for an async_spawn waiter: out of memory, it gives
+  // back the slot it was woken for and waits again.
+  void post_or_requeue_spawner(waiter* w) noexcept {
+    try {
+      w->post();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      adm_.spawners.requeue(w);
+      if (std::exchange(w->reserved_, false))
+        --adm_.reserved;
     }
   }
 
@@ -197,15 +409,24 @@ class ready_core : public task_sink {
       w->batch_key_ = key;
       head_ = w;
     }
+    void add_spawner(waiter* w) noexcept {
+      w->batch_next_ = spawners_;
+      spawners_ = w;
+    }
     void post(ready_core& core) noexcept {
       while (waiter* w = head_) {
         head_ = std::exchange(w->batch_next_, nullptr);
         core.post_or_requeue(w, std::exchange(w->batch_key_, nullptr));
       }
+      while (waiter* w = spawners_) {
+        spawners_ = std::exchange(w->batch_next_, nullptr);
+        core.post_or_requeue_spawner(w);
+      }
     }
 
    private:
     waiter* head_ = nullptr;
+    waiter* spawners_ = nullptr;
   };
 
   wait_slot& slot(task_header* key) noexcept { return key ? key->key_wait_ : next_; }
@@ -228,6 +449,114 @@ class ready_core : public task_sink {
     t->release();
   }
 
+  // Caller holds mutex_. Whether `t` finished and is on the ready list (a
+  // queued task uses the same hook, but has never reported).
+  bool on_ready_list(const task_header* t) const noexcept {
+    return t->reported_ && ready_.contains(t);
+  }
+
+  // Caller holds mutex_. Wakes async_spawn waiters, in order, one per slot
+  // they may take now; each holds its slot (reserved) until its completion
+  // runs.
+  void claim_spawners(waiter_batch& wake) noexcept {
+    for (std::size_t free = adm_.free_for_spawners(); free > 0; --free) {
+      waiter* w = adm_.spawners.claim_first();
+      if (!w)
+        return;
+      w->reserved_ = true;
+      ++adm_.reserved;
+      wake.add_spawner(w);
+    }
+  }
+
+  // Starts the task `t`, taken out of the queue (with the queue's running
+  // reference and its reference on this core). If it cannot be posted, it
+  // is reported with the exception (std::bad_alloc) as its outcome.
+  void start_queued(task_header* t) noexcept {
+    try {
+      t->vtable_->start(t);
+    } catch (...) {
+      t->set_exception(std::current_exception());
+      t->vtable_->finish_unstarted(t);  // hands over both references
+      return;
+    }
+    // The runner took its own reference on us. Ours is never the last:
+    // whoever calls this holds one (the owner, a finishing task, the timer).
+    release();
+  }
+
+  // Caller holds mutex_. `t` (in the heap) leaves it; true when the heap is
+  // now empty and the timer must be disarmed.
+  bool leave_deadlines(task_header* t) noexcept {
+    deadlines_.erase(t);
+    if (!deadlines_.empty() || !armed_)
+      return false;
+    armed_.reset();
+    return true;
+  }
+
+  // The handler of the group's timer; holds a reference on the core.
+  struct deadline_handler {
+    counted_ref<ready_core> core;
+    void operator()(boost::system::error_code ec) const noexcept { core->on_deadline(ec); }
+  };
+
+  // Brings the timer in line with `armed_`: waits for it, or is cancelled
+  // when nothing is due. Any thread, without the lock. Out of memory, the
+  // timer stays as it was and a deadline may fire late (at the next arming).
+  void sync_timer() noexcept {
+    deadline_timer* dt = timer_.get();  // created before the first deadline
+    if (!dt)
+      return;
+    std::lock_guard timer_lock(dt->mutex);
+    std::optional<deadline_clock::time_point> when;
+    {
+      std::lock_guard lock(mutex_);
+      if (!closed_)
+        when = armed_;
+    }
+    try {
+      if (!when) {
+        dt->timer.cancel();
+        return;
+      }
+      dt->timer.expires_at(*when);
+      dt->timer.async_wait(deadline_handler{counted_ref<ready_core>::share(this)});
+    } catch (...) {
+    }
+  }
+
+  // The timer fired (or was cancelled: ec): times out every task due, then
+  // arms for the next deadline.
+  void on_deadline(boost::system::error_code ec) noexcept {
+    if (ec)
+      return;  // re-armed, disarmed, or the group closed
+    const deadline_clock::time_point now = deadline_clock::now();
+    for (;;) {
+      task_ref<> due;
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_)
+          return;
+        task_header* t = deadlines_.pop_due(now);
+        if (!t) {
+          armed_.reset();
+          if (!deadlines_.empty())
+            armed_ = deadlines_.earliest();
+          break;
+        }
+        due = task_ref<>::share(t);
+      }
+      try {
+        due->time_out();
+      } catch (...) {
+        // Out of memory emitting the abort: the task is marked timed out
+        // and is reported so when it ends.
+      }
+    }
+    sync_timer();
+  }
+
   mutable spin_mutex mutex_;
   // --- Guarded by mutex_. --------------------------------------------------
   // Finished tasks whose outcome the owner has not taken, oldest first. Each
@@ -237,7 +566,13 @@ class ready_core : public task_sink {
   // Tasks still in the group (not orphaned) whose key slot holds a join.
   // Written under mutex_; atomic so the owner may read a snapshot without it.
   std::atomic<std::size_t> keyed_joins_{0};
-  bool closed_ = false;  // the owner is gone
+  bool closed_ = false;     // the owner is gone
+  bool promoting_ = false;  // a thread is in promote()'s loop
+  admission adm_;           // the concurrency limit, its queue and waiters
+  deadline_heap deadlines_;
+  std::optional<deadline_clock::time_point> armed_;  // what the timer should wait for
+  // --- Created by the owner before the first deadline, then constant. -----
+  std::unique_ptr<deadline_timer> timer_;
 };
 
 }  // namespace joinery::detail

@@ -20,6 +20,10 @@
 
 namespace joinery::detail {
 
+// The admission of a task that starts at once (launch_coro_task,
+// launch_blocking_task): no queue, no deadline.
+struct start_now_t {};
+
 // Task must provide finish() noexcept, which reports it (and releases the
 // running reference through deliver()).
 template <class Task>
@@ -44,12 +48,12 @@ class running_ref {
   Task* t_;
 };
 
-// Posts the runner that make_runner() creates for the task `t` (which holds
-// the running reference) through post_fn, giving the task a reference on
-// its sink for as long as it has not reported. Strong guarantee: if this
-// throws, the task never ran and is not reported, and the running and sink
-// references are dropped. If the executor drops the runner at once without
-// an error (it is shut down), the task is reported cancelled.
+// Posts the runner that make_runner() creates for the task `t` through
+// post_fn, handing it the task's running reference and a reference on the
+// task's sink (for as long as the task has not reported). Strong guarantee:
+// if this throws, the task never ran and is not reported, and the running
+// reference is still the caller's. If the executor drops the runner at once
+// without an error (it is shut down), the task is reported cancelled.
 template <class Task, class MakeRunner, class Post>
 void hand_over(Task* t, MakeRunner&& make_runner, Post&& post_fn) {
   // Taken before the post: the task may finish on another thread before
@@ -60,9 +64,8 @@ void hand_over(Task* t, MakeRunner&& make_runner, Post&& post_fn) {
     post_fn(make_runner());
   } catch (...) {
     // Every runner built was destroyed during the unwinding and deferred to
-    // us (running_ref): the task never ran.
-    if (scope.dropped())
-      t->release();  // the running reference
+    // us (running_ref): the task never ran, and its running reference was
+    // not consumed.
     t->sink_->release();
     throw;
   }

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -62,6 +63,11 @@ class task_sink {
   // running reference. Never throws.
   virtual void take_finished(task_header* t) noexcept = 0;
 
+  // The queued task `t` (queued_bit) was aborted, on any thread: takes it
+  // out of the queue. True when it was still there; the caller then owns
+  // the queue's running reference and finishes the task unstarted.
+  virtual bool dequeue_aborted(task_header* t) noexcept = 0;
+
  protected:
   task_sink() noexcept = default;
   virtual ~task_sink() = default;
@@ -79,6 +85,10 @@ inline constexpr std::uint32_t finished_bit =
 inline constexpr std::uint32_t cancel_claimed_bit =
     8;                                             // one abort claimed emitting the cancellation
 inline constexpr std::uint32_t run_lock_bit = 16;  // serialized tasks: a handler or an emit runs
+inline constexpr std::uint32_t queued_bit =
+    32;  // waiting in its group's queue for a concurrency slot (admission.hpp)
+inline constexpr std::uint32_t timed_out_bit =
+    64;  // its deadline aborted it (set with abort_bit, never after it)
 // The bits from here up count emitters reading the task's executor (see
 // coro_task::finish).
 inline constexpr std::uint32_t emitter_unit = 1u << 8;
@@ -92,6 +102,15 @@ struct task_vtable {
   void (*request_cancel)(task_header*, net::cancellation_type);
   // Destroys a stored value whose task turned out to be aborted.
   void (*discard_value)(task_header*) noexcept;
+  // A task created unstarted (queued, or with a deadline to register
+  // first): posts its runner, which takes over the running reference and a
+  // new reference on the sink. Throws if posting fails; the running
+  // reference is then gone (hand_over's strong guarantee).
+  void (*start)(task_header*);
+  // Fixes the outcome of a task whose runner never existed (aborted while
+  // queued, or failing to start) and reports it with its running reference
+  // and one reference on its sink.
+  void (*finish_unstarted)(task_header*) noexcept;
 };
 
 enum class outcome : unsigned char { none, value, exception };
@@ -125,23 +144,20 @@ class task_header {
   // cancellation cannot be posted; the task is then marked aborted (it will
   // be reported cancelled when it ends) and calling abort() again retries
   // the posting.
-  void abort() {
-    // acq_rel on both sides of the started/abort handshake: the RMWs on
-    // state_ are totally ordered, so exactly one of try_start() and abort()
-    // sees the other's bit. If abort sees no started bit, try_start will see
-    // the abort bit and skip the body, so nothing needs interrupting.
-    const std::uint32_t prev = state_.fetch_or(abort_bit, std::memory_order_acq_rel);
-    if ((prev & finished_bit) != 0 || (prev & started_bit) == 0 || !vtable_->request_cancel)
-      return;
-    // One cancellation per task is enough: claim emitting it.
-    if (state_.fetch_or(cancel_claimed_bit, std::memory_order_acq_rel) & cancel_claimed_bit)
-      return;
-    try {
-      vtable_->request_cancel(this, net::cancellation_type::terminal);
-    } catch (...) {
-      state_.fetch_and(~cancel_claimed_bit, std::memory_order_acq_rel);  // a retry may emit
-      throw;
-    }
+  void abort() { abort_with(abort_bit); }
+
+  // The task's deadline passed (deadlines.hpp): abort() it, to be reported
+  // timed out, unless it was aborted or finished first (then nothing
+  // changes: an explicit abort stays a cancellation, a finished task keeps
+  // its outcome). May throw std::bad_alloc as abort() does.
+  void time_out() {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if (s & (abort_bit | finished_bit))
+        return;
+    } while (
+        !state_.compare_exchange_weak(s, s | abort_bit | timed_out_bit, std::memory_order_acq_rel));
+    after_abort(s);
   }
 
   // abort() with a cancellation type. A type with the terminal bit is
@@ -160,6 +176,11 @@ class task_header {
         (s & started_bit) == 0 || !vtable_->request_cancel)
       return;
     vtable_->request_cancel(this, type);
+  }
+
+  // Whether the task was created unstarted and waits in its group's queue.
+  bool is_queued() const noexcept {
+    return (state_.load(std::memory_order_acquire) & queued_bit) != 0;
   }
 
   // abort() for paths that cannot report failure (destruction, replacement,
@@ -194,10 +215,14 @@ class task_header {
     exception_ = nullptr;
   }
 
-  // Why a finished task has no value: it threw, or it was cancelled.
+  // Why a finished task has no value: it threw, its deadline passed, or it
+  // was cancelled.
   join_error error() const noexcept {
-    return outcome_ == outcome::exception ? join_error::from_exception(id(), exception_)
-                                          : join_error::cancelled(id());
+    if (outcome_ == outcome::exception)
+      return join_error::from_exception(id(), exception_);
+    if (state_.load(std::memory_order_relaxed) & timed_out_bit)
+      return join_error::timed_out(id());
+    return join_error::cancelled(id());
   }
 
   // --- The run lock (serialized tasks, serialized_executor.hpp). ----------
@@ -227,12 +252,62 @@ class task_header {
       drop_outcome();  // whatever it did on its way out, it was aborted
   }
 
+  // Waits until no abort is reading the task's executor or asking its sink
+  // about its queue (bits from emitter_unit up): after this, such an abort
+  // sees finished_bit and backs off. A post or a queue check is short.
+  void wait_for_emitters() const noexcept {
+    while ((state_.load(std::memory_order_acquire) & ~(emitter_unit - 1)) != 0)
+      std::this_thread::yield();
+  }
+
   // Hands the finished task to its sink, with the running reference and
   // the task's reference on the sink. The task must not be touched after.
   void deliver() noexcept {
     task_sink* sink = sink_;
     sink->take_finished(this);
     sink->release();
+  }
+
+ private:
+  // abort() and time_out(): `bits` include abort_bit.
+  void abort_with(std::uint32_t bits) {
+    after_abort(state_.fetch_or(bits, std::memory_order_acq_rel));
+  }
+
+  // The abort bits are set; `prev` is the state before. Interrupts a started
+  // coroutine, or takes a queued task out of its queue and reports it.
+  void after_abort(std::uint32_t prev) {
+    // acq_rel on both sides of the started/abort handshake: the RMWs on
+    // state_ are totally ordered, so exactly one of try_start() and abort()
+    // sees the other's bit. If abort sees no started bit, try_start will see
+    // the abort bit and skip the body, so nothing needs interrupting.
+    if ((prev & (queued_bit | abort_bit)) == queued_bit)
+      return abort_queued();
+    if ((prev & finished_bit) != 0 || (prev & started_bit) == 0 || !vtable_->request_cancel)
+      return;
+    // One cancellation per task is enough: claim emitting it.
+    if (state_.fetch_or(cancel_claimed_bit, std::memory_order_acq_rel) & cancel_claimed_bit)
+      return;
+    try {
+      vtable_->request_cancel(this, net::cancellation_type::terminal);
+    } catch (...) {
+      state_.fetch_and(~cancel_claimed_bit, std::memory_order_acq_rel);  // a retry may emit
+      throw;
+    }
+  }
+
+  // A queued task was aborted (any thread, possibly with no reference on
+  // its group): it must not wait for a slot to be reported. Counted in as
+  // an emitter, so that the task cannot report (and its sink go) while the
+  // sink is asked; if the queue let go of it meanwhile, its runner will
+  // see abort_bit and skip the body.
+  void abort_queued() noexcept {
+    bool dequeued = false;
+    if (state_.fetch_add(emitter_unit, std::memory_order_acq_rel) & queued_bit)
+      dequeued = sink_->dequeue_aborted(this);
+    state_.fetch_sub(emitter_unit, std::memory_order_acq_rel);
+    if (dequeued)
+      vtable_->finish_unstarted(this);
   }
 
  protected:
@@ -254,10 +329,15 @@ class task_header {
   task_sink* sink_ = nullptr;
 
   // --- Guarded by the sink's lock. ----------------------------------------
-  list_hook<task_header> ready_hook_;  // on its group's ready list
-  wait_slot key_wait_;                 // a join_map's async_join waiting for this task
-  bool orphaned_ = false;              // no longer owned by its group: reports to nobody
-  bool reported_ = false;              // queued on the ready list once (then taken, or still there)
+  // On its group's ready list once finished; before it started, on its
+  // group's queue (admission.hpp) instead: a task is never on both.
+  list_hook<task_header> ready_hook_;
+  wait_slot key_wait_;     // a join_map's async_join waiting for this task
+  bool orphaned_ = false;  // no longer owned by its group: reports to nobody
+  bool reported_ = false;  // queued on the ready list once (then taken, or still there)
+  bool counted_ = false;   // holds one of its group's concurrency slots (admission.hpp)
+  // Its position + 1 in its group's deadline heap (deadlines.hpp); 0: none.
+  std::uint32_t deadline_pos_ = 0;
 
   // --- Written by the runner before reporting, read by the group after
   // taking the task off the ready list (ordered by the sink's lock). -------

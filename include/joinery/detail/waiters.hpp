@@ -73,6 +73,12 @@ class waiter {
   waiter* batch_next_ = nullptr;
   task_header* batch_key_ = nullptr;
 
+  // A wait in a wait_queue (an async_spawn waiting for a slot): its place
+  // in the queue, and whether it was woken for a free slot that it holds
+  // until its completion runs. Guarded by the group's lock.
+  list_hook<waiter> queue_hook_;
+  bool reserved_ = false;
+
  protected:
   struct operations {
     void (*post)(waiter*);
@@ -83,6 +89,7 @@ class waiter {
 
  private:
   friend class wait_slot;
+  friend class wait_queue;
   enum class phase : unsigned char { starting, parked, claimed };
 
   const operations* ops_;
@@ -164,6 +171,88 @@ class wait_slot {
  private:
   // Written under the group's lock; atomic for busy().
   std::atomic<waiter*> current_{nullptr};
+};
+
+// Waits served in order (spawners waiting for a concurrency slot): the same
+// phases as a wait_slot's, for any number of waits. Every member is called
+// with the group's lock held.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return waits_.empty(); }
+
+  // The owner starts `w`, named `seq`, at the back of the queue.
+  void begin(waiter* w, std::uint64_t seq) noexcept {
+    w->seq_ = seq;
+    w->phase_ = waiter::phase::starting;
+    w->cancel_requested_ = false;
+    w->reserved_ = false;
+    waits_.push_back(w);
+  }
+
+  void park(waiter* w) noexcept { w->phase_ = waiter::phase::parked; }
+
+  // `w`, parked, now claimed.
+  waiter* claim(waiter* w) noexcept {
+    w->phase_ = waiter::phase::claimed;
+    return w;
+  }
+
+  // The first parked wait, now claimed; null when none is parked.
+  waiter* claim_first() noexcept {
+    for (waiter* w = waits_.front(); w; w = waits_.next(w)) {
+      if (w->phase_ == waiter::phase::parked) {
+        w->phase_ = waiter::phase::claimed;
+        return w;
+      }
+    }
+    return nullptr;
+  }
+
+  // Posting the claimed `w` failed: it waits again.
+  void requeue(waiter* w) noexcept {
+    if (waits_.contains(w) && w->phase_ == waiter::phase::claimed)
+      w->phase_ = waiter::phase::parked;
+  }
+
+  // The cancellation handler of wait `seq`: marks it and returns it claimed
+  // if it was parked.
+  waiter* cancel(std::uint64_t seq) noexcept {
+    for (waiter* w = waits_.front(); w; w = waits_.next(w)) {
+      if (w->seq_ != seq)
+        continue;
+      w->cancel_requested_ = true;
+      if (w->phase_ != waiter::phase::parked)
+        return nullptr;
+      w->phase_ = waiter::phase::claimed;
+      return w;
+    }
+    return nullptr;  // a late cancellation of a wait that is over
+  }
+
+  // `w` leaves the queue (it completes, or was destroyed unrun).
+  void end(waiter* w) noexcept {
+    if (waits_.contains(w))
+      waits_.erase(w);
+  }
+
+  // The context of `w` shut down: true (and `w` out of the queue) if it was
+  // parked, so the caller may destroy it.
+  bool abandon(waiter* w) noexcept {
+    if (!waits_.contains(w) || w->phase_ != waiter::phase::parked)
+      return false;
+    waits_.erase(w);
+    return true;
+  }
+
+  // Claims every parked wait (the group closes) into `f(w)`.
+  template <class F>
+  void claim_all(F&& f) noexcept {
+    while (waiter* w = claim_first())
+      f(w);
+  }
+
+ private:
+  intrusive_list<waiter, &waiter::queue_hook_> waits_;
 };
 
 }  // namespace joinery::detail

@@ -1,0 +1,160 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_DEADLINES_HPP
+#define JOINERY_DETAIL_DEADLINES_HPP
+
+// deadlines: the per-task deadlines of a group, and its one timer.
+//
+// A task spawned with a deadline is in the group's deadline heap until it
+// finishes or leaves the group; the heap is guarded by the group's lock
+// (tasks finish on any thread and take themselves out). One timer per group
+// is armed for the earliest deadline (`armed`, under the group's lock);
+// a later deadline arms nothing, a task finishing early disarms nothing
+// (the timer fires, finds nothing due and re-arms for what is left), and
+// an empty heap cancels the timer so that it does not keep its context
+// busy. Operations on the timer object itself are serialized by its own
+// mutex (taken without the group's lock held; the group's lock may be
+// taken under it): the owner arming an earlier deadline and the timer's
+// handler re-arming may run on two threads.
+
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/task.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace joinery::detail {
+
+using deadline_clock = std::chrono::steady_clock;
+
+// The deadline `timeout` from now, saturated at time_point::max() (a
+// timeout too long to represent never fires). A negative timeout is due now.
+template <class Rep, class Period>
+deadline_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  const deadline_clock::time_point now = deadline_clock::now();
+  if (timeout <= timeout.zero())
+    return now;
+  using d = deadline_clock::duration;
+  const auto room = deadline_clock::time_point::max() - now;
+  if (std::chrono::duration_cast<std::chrono::duration<double>>(timeout) >=
+      std::chrono::duration_cast<std::chrono::duration<double>>(room))
+    return deadline_clock::time_point::max();
+  return now + std::chrono::ceil<d>(timeout);
+}
+
+// A binary min-heap of (deadline, task); each task knows its position
+// (task_header::deadline_pos_, 1-based) so that it can leave in O(log n).
+class deadline_heap {
+ public:
+  bool empty() const noexcept { return heap_.empty(); }
+  std::size_t size() const noexcept { return heap_.size(); }
+
+  // Room for one more entry, so that push cannot fail. May throw.
+  void reserve_one_more() {
+    if (heap_.size() == heap_.capacity())
+      heap_.reserve(heap_.empty() ? 16 : 2 * heap_.size());
+  }
+
+  void push(task_header* t, deadline_clock::time_point when) noexcept {
+    heap_.push_back({when, t});
+    sift_up(heap_.size() - 1);
+  }
+
+  deadline_clock::time_point earliest() const noexcept { return heap_.front().when; }
+
+  // The task due first, if its deadline is at or before `now`, out of the
+  // heap; null otherwise.
+  task_header* pop_due(deadline_clock::time_point now) noexcept {
+    if (heap_.empty() || heap_.front().when > now)
+      return nullptr;
+    task_header* t = heap_.front().task;
+    erase(t);
+    return t;
+  }
+
+  // Takes `t` (in the heap) out.
+  void erase(task_header* t) noexcept {
+    const std::size_t i = t->deadline_pos_ - 1;
+    t->deadline_pos_ = 0;
+    const std::size_t last = heap_.size() - 1;
+    if (i != last) {
+      heap_[i] = heap_[last];
+      heap_[i].task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+      heap_.pop_back();
+      sift_down(i);
+      sift_up(i);
+    } else {
+      heap_.pop_back();
+    }
+  }
+
+  // Empties the heap and frees its memory.
+  void clear() noexcept {
+    for (entry& e : heap_)
+      e.task->deadline_pos_ = 0;
+    std::vector<entry>().swap(heap_);
+  }
+
+ private:
+  struct entry {
+    deadline_clock::time_point when;
+    task_header* task;
+  };
+
+  void place(std::size_t i, entry e) noexcept {
+    heap_[i] = e;
+    e.task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+  }
+
+  void sift_up(std::size_t i) noexcept {
+    entry e = heap_[i];
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 2;
+      if (!(e.when < heap_[parent].when))
+        break;
+      place(i, heap_[parent]);
+      i = parent;
+    }
+    place(i, e);
+  }
+
+  void sift_down(std::size_t i) noexcept {
+    entry e = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n)
+        break;
+      if (child + 1 < n && heap_[child + 1].when < heap_[child].when)
+        ++child;
+      if (!(heap_[child].when < e.when))
+        break;
+      place(i, heap_[child]);
+      i = child;
+    }
+    place(i, e);
+  }
+
+  std::vector<entry> heap_;
+};
+
+// The group's one timer, created on the first deadline (on the group's
+// executor) and owned by the group's core. A map that used deadlines must be
+// destroyed before its execution context, as any Asio I/O object.
+struct deadline_timer {
+  explicit deadline_timer(const net::any_io_executor& ex) : timer(ex) {}
+
+  std::mutex mutex;  // serializes the operations on `timer`
+  net::steady_timer timer;
+};
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_DEADLINES_HPP

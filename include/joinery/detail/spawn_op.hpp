@@ -1,0 +1,269 @@
+// Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
+#ifndef JOINERY_DETAIL_SPAWN_OP_HPP
+#define JOINERY_DETAIL_SPAWN_OP_HPP
+
+// The pending async_spawn: a spawner waiting for a concurrency slot.
+//
+// Life of one operation (the protocol is group_core's, its queue the
+// admission's wait_queue):
+//   1. start_spawn_wait, on the owner's thread: when nobody waits before it
+//      and a slot is free, it spawns at once and posts its completion.
+//      Otherwise it allocates the operation with the handler's associated
+//      allocator, installs its cancellation handler, links into its
+//      context's join_service, takes work, and parks at the back of the
+//      queue.
+//   2. A slot freeing (a task finishing on any thread, the limit raised)
+//      claims the first parked waiters, one per free slot, each holding its
+//      slot (reserved); a cancellation claims its own wait. The claimer
+//      posts the completion to the handler's associated executor.
+//   3. The completion runs there, on the owner's side: cancelled (or the
+//      group closed) completes with operation_aborted and the task is never
+//      spawned; a slot still free spawns the task (replacing a task under
+//      the same key, as spawn does) and completes with its abort_handle;
+//      otherwise (a plain spawn took the slot meanwhile) it parks again, in
+//      its place.
+// A cancellation that arrives once the task was spawned changes nothing.
+
+#include <joinery/abort_handle.hpp>
+#include <joinery/detail/completion_support.hpp>
+#include <joinery/detail/executor_target.hpp>
+#include <joinery/detail/group_core.hpp>
+#include <joinery/detail/handover.hpp>
+#include <joinery/detail/join_service.hpp>
+#include <joinery/detail/waiters.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <memory>
+#include <new>
+#include <optional>
+#include <utility>
+
+namespace joinery::detail {
+
+class spawn_cancellation {
+ public:
+  spawn_cancellation(group_core* core, std::uint64_t seq) noexcept : core_(core), seq_(seq) {
+    core_->add_ref();
+  }
+  spawn_cancellation(const spawn_cancellation&) = delete;
+  spawn_cancellation& operator=(const spawn_cancellation&) = delete;
+  ~spawn_cancellation() { core_->release(); }
+
+  void operator()(net::cancellation_type_t) noexcept { core_->cancel_spawn_wait(seq_); }
+
+ private:
+  group_core* core_;
+  std::uint64_t seq_;
+};
+
+// Spawn is a callable `abort_handle(State&)` that spawns the task (on the
+// owner's side); it may throw.
+template <class State, class Handler, class WorkExecutor, class Spawn>
+class spawn_op final : public waiter {
+ public:
+  using handler_allocator = net::associated_allocator_t<Handler>;
+  using allocator_type = typename op_allocator<handler_allocator>::type;
+  using self_allocator =
+      typename std::allocator_traits<allocator_type>::template rebind_alloc<spawn_op>;
+
+  static spawn_op* create(Handler&& handler, const WorkExecutor& ex, State* state, Spawn&& spawn,
+                          const boost::source_location* where) {
+    self_allocator alloc(
+        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
+    spawn_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
+    try {
+      return ::new (static_cast<void*>(mem))
+          spawn_op(std::move(handler), ex, state, std::move(spawn), where);
+    } catch (...) {
+      std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
+      throw;
+    }
+  }
+
+  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
+    return net::get_associated_cancellation_slot(handler_);
+  }
+
+  // Frees an operation whose initiation failed before it began.
+  void destroy_unstarted() noexcept {
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    State* state = state_;
+    destroy();
+    state->release();
+  }
+
+  // Before it parks: work on the handler's executor, and a link into its
+  // context's join_service (out of memory it waits without either, as a
+  // join does).
+  void prepare_wait() noexcept {
+    try {
+      work_.emplace(ex_);
+    } catch (...) {
+    }
+    try {
+      net::use_service<join_service>(context_of(ex_)).link(this);
+    } catch (...) {
+    }
+  }
+
+ private:
+  class completion {
+   public:
+    using allocator_type = handler_allocator;
+    explicit completion(spawn_op* op) noexcept
+        : op_(op), alloc_(net::get_associated_allocator(op->handler_)) {}
+    completion(completion&& o) noexcept
+        : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
+    completion& operator=(completion&&) = delete;
+    ~completion() {
+      if (op_ && !dropped_during_handover(op_))
+        op_->discard();
+    }
+    allocator_type get_allocator() const noexcept { return alloc_; }
+    void operator()() { std::exchange(op_, nullptr)->run(); }
+
+   private:
+    spawn_op* op_;
+    handler_allocator alloc_;
+  };
+
+  spawn_op(Handler&& handler, const WorkExecutor& ex, State* state, Spawn&& spawn,
+           const boost::source_location* where)
+      : waiter(&ops),
+        handler_(std::move(handler)),
+        ex_(ex),
+        state_(state),
+        spawn_(std::move(spawn)),
+        where_(where) {
+    state->add_ref();
+  }
+
+  static void do_post(waiter* base) {
+    auto* self = static_cast<spawn_op*>(base);
+    bool dropped;
+    {
+      handover_scope scope(self);
+      post_direct(untracked(self->ex_), completion(self));
+      dropped = scope.dropped();
+    }
+    if (dropped)
+      self->discard();
+  }
+
+  static bool do_abandon(waiter* base) noexcept {
+    auto* self = static_cast<spawn_op*>(base);
+    State* state = self->state_;
+    if (!state->abandon_spawn_wait(self))
+      return false;
+    self->destroy();
+    state->release();
+    return true;
+  }
+
+  void run() {
+    switch (state_->resolve_spawn_wait(this)) {
+      case group_core::spawn_resolution::parked:
+        return;
+      case group_core::spawn_resolution::aborted:
+        return complete(located(net::error::operation_aborted, *where_), abort_handle());
+      case group_core::spawn_resolution::spawn:
+        break;
+    }
+    abort_handle handle;
+    boost::system::error_code ec;
+    try {
+      handle = spawn_(*state_);
+    } catch (...) {
+      // The handler must still be called once: the task could not be
+      // spawned (out of memory, or the key's hash threw).
+      ec = located(net::error::no_memory, *where_);
+    }
+    complete(ec, std::move(handle));
+  }
+
+  void complete(boost::system::error_code ec, abort_handle handle) {
+    join_service::unlink(this);
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    Handler handler(std::move(handler_));
+    auto work(std::move(work_));
+    State* state = state_;
+    destroy();
+    state->release();
+    std::move(handler)(ec, std::move(handle));
+  }
+
+  void discard() noexcept {
+    join_service::unlink(this);
+    State* state = state_;
+    state->end_spawn_wait(this);
+    destroy();
+    state->release();
+  }
+
+  void destroy() noexcept {
+    self_allocator alloc(
+        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler_)));
+    this->~spawn_op();
+    std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
+  }
+
+  static constexpr operations ops{&do_post, &do_abandon};
+
+  Handler handler_;
+  WorkExecutor ex_;
+  std::optional<work_tracker<WorkExecutor>> work_;
+  State* state_;  // a reference is held
+  Spawn spawn_;
+  const boost::source_location* where_;  // names the operation in error codes
+};
+
+// Starts an async_spawn on `state` (see the file comment).
+template <class State, class Handler, class DefaultExecutor, class Spawn>
+void start_spawn_wait(State& state, Handler&& handler, const DefaultExecutor& ex, Spawn&& spawn,
+                      const boost::source_location& where) {
+  using handler_type = std::decay_t<Handler>;
+  using work_executor = net::associated_executor_t<handler_type, DefaultExecutor>;
+  using op_type = spawn_op<State, handler_type, work_executor, std::decay_t<Spawn>>;
+
+  if (state.spawner_may_start_now()) {
+    // A failing spawn throws out of the initiation, before anything changed.
+    abort_handle h = spawn(state);
+    auto hex = net::get_associated_executor(handler, ex);
+    net::post(hex, net::append(std::forward<Handler>(handler), boost::system::error_code(),
+                               std::move(h)));
+    return;
+  }
+  handler_type h(std::forward<Handler>(handler));
+  work_executor wex = net::get_associated_executor(h, ex);
+  op_type* op = op_type::create(std::move(h), wex, &state,
+                                std::decay_t<Spawn>(std::forward<Spawn>(spawn)), &where);
+  const std::uint64_t seq = state.next_join_seq();
+  auto slot = op->slot();
+  if (slot.is_connected()) {
+    try {
+      slot.template emplace<spawn_cancellation>(&state, seq);
+    } catch (...) {
+      op->destroy_unstarted();
+      throw;
+    }
+  }
+  state.begin_spawn_wait(op, seq);
+  op->prepare_wait();
+  state.park_spawn_wait(op);
+}
+
+}  // namespace joinery::detail
+
+#endif  // JOINERY_DETAIL_SPAWN_OP_HPP
