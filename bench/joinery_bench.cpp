@@ -2,8 +2,10 @@
 //
 // joinery-bench: the six workloads defined in docs/performance.md, section
 // "Workloads" (W1 spawn-join, W2 yield-join, W3 abort, W4 replace, W5 memory,
-// W6 multi-thread), run against joinery's join_map and against three floors
-// written here by hand with raw Asio:
+// W6 multi-thread; and joinery's own W7 = W1 with set_concurrency_limit(64),
+// W8 = W1 with spawn_with_timeout(1 h) on every task), run against joinery's
+// join_map and (W1-W6) against three floors written here by hand with raw
+// Asio:
 //
 //   joinery  the library: the driver drains results with try_join_next and
 //            awaits async_join_next only when none is ready (the loop
@@ -18,7 +20,7 @@
 //   mapped   co_spawn + absl::flat_hash_map<u64, unique_ptr<cancellation_signal>>
 //            (what a user writes by hand today).
 //
-//   joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|joinery-await|raw|rawsig|mapped>
+//   joinery-bench <w1|...|w8> <N> <joinery|joinery-await|raw|rawsig|mapped>
 //                 [--reps R] [--nothrow] [--threads T] [--executor any|concrete]
 //
 // Each rep prints one line:
@@ -81,10 +83,10 @@ using u64 = std::uint64_t;
 
 // --- Options ---------------------------------------------------------------
 
-enum class workload { w1, w2, w3, w4, w5, w6 };
+enum class workload { w1, w2, w3, w4, w5, w6, w7, w8 };
 enum class impl_kind { joinery, raw, rawsig, mapped, joinery_await };
 
-constexpr const char* workload_names[] = {"W1", "W2", "W3", "W4", "W5", "W6"};
+constexpr const char* workload_names[] = {"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"};
 constexpr const char* impl_names[] = {"joinery", "raw", "rawsig", "mapped", "joinery-await"};
 
 constexpr bool is_joinery(impl_kind k) {
@@ -106,13 +108,12 @@ struct options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(
-      stderr,
-      "joinery-bench: %s\n"
-      "usage: joinery-bench <w1|w2|w3|w4|w5|w6> <N> <joinery|joinery-await|raw|rawsig|mapped>\n"
-      "                     [--reps R] [--nothrow] [--threads T] "
-      "[--executor any|concrete] [--strands]\n",
-      why.c_str());
+  std::fprintf(stderr,
+               "joinery-bench: %s\n"
+               "usage: joinery-bench <w1|...|w8> <N> <joinery|joinery-await|raw|rawsig|mapped>\n"
+               "                     [--reps R] [--nothrow] [--threads T] "
+               "[--executor any|concrete] [--strands]\n",
+               why.c_str());
   std::exit(2);
 }
 
@@ -131,7 +132,7 @@ options parse(int argc, char** argv) {
     usage("missing arguments");
   options o;
   const std::string w = argv[1];
-  if (w.size() != 2 || w[0] != 'w' || w[1] < '1' || w[1] > '6')
+  if (w.size() != 2 || w[0] != 'w' || w[1] < '1' || w[1] > '8')
     usage("unknown workload '" + w + "'");
   o.w = static_cast<workload>(w[1] - '1');
   o.n = parse_count(argv[2], "N");
@@ -181,6 +182,8 @@ options parse(int argc, char** argv) {
     usage(
         "w6 needs --executor any: its driver runs on a strand, and a join_map typed on "
         "io_context::executor_type requires a single-threaded context");
+  if ((o.w == workload::w7 || o.w == workload::w8) && !is_joinery(o.impl))
+    usage("w7 and w8 measure joinery's scheduling (a concurrency limit, deadlines): joinery only");
   if (o.w == workload::w4 && (o.n < 10 || o.n % 10 != 0))
     usage("w4 needs N to be a multiple of 10 (N/10 keys, each replaced 10 times)");
   return o;
@@ -259,6 +262,8 @@ template <class Ex>
 task<Ex> make_task(const options& o, u64 i) {
   switch (o.w) {
     case workload::w1:
+    case workload::w7:
+    case workload::w8:
       return ready_task<Ex>(i);
     case workload::w2:
     case workload::w6:
@@ -311,6 +316,8 @@ void check(const options& o, const outcome& out) {
     case workload::w1:
     case workload::w2:
     case workload::w6:
+    case workload::w7:
+    case workload::w8:
       expect("joined", out.joined, n);
       expect("cancelled", out.cancelled, 0);
       expect("failed", out.failed, 0);
@@ -346,8 +353,16 @@ net::awaitable<void, Ex> joinery_driver(const options& o, Ex task_ex, outcome& o
   const u64 n = o.n;
   auto owner = std::make_unique<joinery_map<Ex>>(task_ex);
   joinery_map<Ex>& map = *owner;
-  for (u64 i = 0; i < n; ++i)
-    map.spawn(key_of(o, i), make_task<Ex>(o, i));
+  if (o.w == workload::w7)
+    map.set_concurrency_limit(64);  // W7: W1 with at most 64 tasks running
+  if (o.w == workload::w8) {
+    // W8: W1 with a deadline on every task (none fires).
+    for (u64 i = 0; i < n; ++i)
+      map.spawn_with_timeout(key_of(o, i), std::chrono::hours(1), make_task<Ex>(o, i));
+  } else {
+    for (u64 i = 0; i < n; ++i)
+      map.spawn(key_of(o, i), make_task<Ex>(o, i));
+  }
   switch (o.w) {
     case workload::w3:
       co_await wait_all_started<Ex>(n);

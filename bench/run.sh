@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# joinery's benchmark: the workloads W1-W6 defined in docs/performance.md for
+# joinery's benchmark: the workloads W1-W8 defined in docs/performance.md for
 # joinery and for the raw-Asio floors in the same binary (raw, rawsig,
 # mapped). Builds Release (-O2, g++) into build/bench, then:
 #
@@ -147,6 +147,16 @@ if [ "$mode" = smoke ]; then
       fi
     done
   done
+  for w in w7 w8; do  # joinery's own scheduling workloads
+    for impl in joinery joinery-await; do
+      if out=$("$bin" "$w" "$n" "$impl" 2>&1); then
+        echo "ok   $out"
+      else
+        echo "FAIL joinery-bench $w $n $impl: $out"
+        failed=1
+      fi
+    done
+  done
   if ((failed)); then
     echo "bench/run.sh smoke: some runs FAILED" >&2
     exit 1
@@ -190,6 +200,17 @@ if [ "$mode" = callgrind ]; then
       -v ja="${per_task[joinery,any]}" -v jc="${per_task[joinery,concrete]}" \
       'BEGIN { printf "| %s | %d | %d | %.2f | %.2f |\n", i, a, c, ja / a, jc / c }'
   done
+  echo
+  for w in w7 w8; do
+    echo "callgrind: $w joinery" >&2
+    big=$(ir_of "$w-joinery-any-100000" "$w" 100000 joinery)
+    one=$(ir_of "$w-joinery-any-1" "$w" 1 joinery)
+    per_task[$w]=$(awk -v a="$big" -v b="$one" 'BEGIN { printf "%.0f", (a - b) / 99999 }')
+  done
+  echo "Scheduling, joinery (any): W7 (limit 64) ${per_task[w7]} instructions per task" \
+    "($(awk -v a="${per_task[w7]}" -v b="${per_task[joinery,any]}" 'BEGIN { printf "%.2f", a / b }')x W1)," \
+    "W8 (a deadline each) ${per_task[w8]}" \
+    "($(awk -v a="${per_task[w8]}" -v b="${per_task[joinery,any]}" 'BEGIN { printf "%.2f", a / b }')x W1)"
   echo
   echo "Profiles: $dir/w1-<impl>-<executor>-<N>.out (callgrind_annotate --inclusive=no <file>)"
   echo
@@ -286,6 +307,17 @@ for n in "${scaling_ns[@]}"; do
     measure "scaling $w $n" "$w" "$n" "joinery joinery-await rawsig"
   done
 done
+# Scheduling: W1, W7 (W1 under set_concurrency_limit(64)) and W8 (W1 with a
+# deadline on every task), interleaved process by process.
+for ((r = 0; r < rounds; r++)); do
+  for w in w1 w7 w8; do
+    line=$(run_one "$w" 100000 joinery)
+    echo "$line" >>"$raw"
+    printf '%s\t%s\t%s\t%s\n' "sched $w" joinery "$(field ns_per_task "$line")" \
+      "$(field bytes_per_task "$line")" >>"$tsv"
+  done
+done
+echo "measured: scheduling (W1, W7, W8)" >&2
 
 # Fills the caller's associative arrays ns and by with the medians (ns/task,
 # bytes/task) of LABEL for each IMPL.
@@ -337,12 +369,30 @@ tokio_table() {
   done
 }
 
+sched_table() {
+  echo "| workload | N | joinery | ratio to W1 |"
+  echo "|---|---:|---:|---:|"
+  local w1ns w1by ns by w
+  w1ns=$(median "sched w1" joinery 3)
+  w1by=$(median "sched w1" joinery 4)
+  for w in w1 w7 w8; do
+    ns=$(median "sched $w" joinery 3)
+    by=$(median "sched $w" joinery 4)
+    printf '| %s | 100000 | %s | %s |\n' "${w^^}" "$(cell "$ns" "$by")" \
+      "$(ratio "$ns" "$w1ns" "$by" "$w1by")"
+  done
+}
+
 echo
 echo "machine: $(nproc) cores; load average before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "### Medians of $rounds fresh processes (ns/task · bytes/task; ratios: ns · bytes)"
 echo
 table "${rows[@]}"
+echo
+echo "### Scheduling: W7 = W1 with set_concurrency_limit(64), W8 = W1 with a deadline on every task"
+echo
+sched_table
 echo
 if [ -n "$tokio_bin" ]; then
   echo "### Side by side with tokio's JoinMap (same run, interleaved; tokio: current_thread runtime, W6 multi_thread with 2 workers; W3/W4 --nothrow rows run tokio's same workload)"

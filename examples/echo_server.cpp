@@ -44,6 +44,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -97,13 +98,21 @@ awaitable<void> session(tcp::socket socket, std::chrono::milliseconds idle) {
   for (;;) {
     co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
     timer.expires_after(idle);
-    auto r = co_await (socket.async_read_some(net::buffer(data), use_tuple) ||
-                       timer.async_wait(use_tuple));
+    // The read and the idle timer race as the operations themselves (not as
+    // `read || wait`, whose co_spawn'd halves accept terminal cancellation
+    // only): both stop on a total cancellation. A parallel group forwards
+    // only the first cancellation it receives, so its members must be able
+    // to act on a graceful one.
+    auto [order, ec, n, timer_ec] =
+        co_await net::experimental::make_parallel_group(
+            socket.async_read_some(net::buffer(data), net::deferred),
+            timer.async_wait(net::deferred))
+            .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+    (void)timer_ec;
     if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none)
       co_return;  // asked to stop between lines, or aborted
-    if (r.index() == 1)
+    if (order[0] == 1)
       throw idle_timeout();
-    auto [ec, n] = std::get<0>(r);
     if (ec == net::error::eof)
       co_return;  // the client left
     if (ec)

@@ -2,14 +2,17 @@
 // The lifecycle combination test (tokio's task_combinations, docs/spec.md R2):
 //   executor {1 thread, 4 threads} x task outcome {value, throws, never}
 //   x abort point {none, before first resume, while suspended,
-//                  finished but unjoined, after join}
+//                  finished but unjoined, after join, while queued}
 //   x abort source {key, predicate, all, destructor, same-key replace}
 //   x join mode {async, try, none}
-// = 450 cases, each asserting the outcome invariants (AC-33): the task's
+// = 540 cases, each asserting the outcome invariants (AC-33): the task's
 // state is always destroyed; a value iff it was not aborted before it
 // finished; cancelled only if aborted; an exception only if it threw; at
 // most one outcome, none for a replaced or destroyed-unjoined task; and no
-// live object left afterwards.
+// live object left afterwards. "While queued": the map has a concurrency
+// limit of 1 and a blocker task under another key holds the slot, so the
+// task waits in the queue when it is aborted (the blocker is released
+// after the abort; its outcomes are not the case's).
 
 #include <joinery/join_map.hpp>
 
@@ -39,7 +42,8 @@ enum class abort_point {
   before_first_resume,
   while_suspended,
   finished_unjoined,
-  after_join
+  after_join,
+  while_queued
 };
 enum class abort_source { key, predicate, all, destructor, replace };
 enum class join_mode { async, try_, none };
@@ -52,8 +56,9 @@ const char* name(ending e) {
   return n[static_cast<int>(e)];
 }
 const char* name(abort_point p) {
-  static const char* n[] = {"none", "before first resume", "while suspended", "finished unjoined",
-                            "after join"};
+  static const char* n[] = {
+      "none",       "before first resume", "while suspended", "finished unjoined",
+      "after join", "while queued"};
   return n[static_cast<int>(p)];
 }
 const char* name(abort_source s) {
@@ -163,10 +168,17 @@ void run_case(exec_kind ek, ending e, abort_point ap, abort_source as, join_mode
     executor_fixture ex(ek);
     std::optional<map_type> map(std::in_place, ex.io().get_executor());
     const int key = 1;
+    auto blocker = std::make_shared<controls>();
+    if (ap == abort_point::while_queued) {
+      map->set_concurrency_limit(1);
+      map->spawn(0, scripted(blocker, ending::value, counted(0)));
+    }
     h = map->spawn(key, scripted(c, e, counted(42)));
 
     auto record = [&](next_type& next) {
       REQUIRE(next);
+      if (next->first == 0)
+        return;  // the blocker of a "while queued" case
       REQUIRE(next->first == key);
       if (next->second.has_value() && next->second.value().value == 7) {
         ++seen.replacement;
@@ -210,7 +222,8 @@ void run_case(exec_kind ek, ending e, abort_point ap, abort_source as, join_mode
           CHECK(map->abort(key) == map->contains(key));
           break;
         case abort_source::predicate:
-          CHECK(map->abort_matching([&](int k) { return k == key; }) == map->size());
+          CHECK(map->abort_matching([&](int k) { return k == key; }) ==
+                (map->contains(key) ? 1u : 0u));
           break;
         case abort_source::all:
           map->abort_all();
@@ -249,6 +262,13 @@ void run_case(exec_kind ek, ending e, abort_point ap, abort_source as, join_mode
         c->released = true;
         join_all();
         apply_abort();
+        break;
+      case abort_point::while_queued:
+        CHECK(map->queued_count() == 1);
+        CHECK_FALSE(c->started);
+        apply_abort();
+        blocker->released = true;
+        c->released = true;
         break;
     }
     join_all();
@@ -300,14 +320,14 @@ void run_case(exec_kind ek, ending e, abort_point ap, abort_source as, join_mode
 
 }  // namespace
 
-TEST_CASE("join_map: lifecycle combinations, 450 cases, keep the outcome invariants (AC-33)",
+TEST_CASE("join_map: lifecycle combinations, 540 cases, keep the outcome invariants (AC-33)",
           "[join_map][lifecycle][threads]") {
   int cases = 0;
   for (auto ek : {exec_kind::one_thread, exec_kind::four_threads}) {
     for (auto e : {ending::value, ending::throws, ending::never}) {
       for (auto ap :
            {abort_point::none, abort_point::before_first_resume, abort_point::while_suspended,
-            abort_point::finished_unjoined, abort_point::after_join}) {
+            abort_point::finished_unjoined, abort_point::after_join, abort_point::while_queued}) {
         for (auto as : {abort_source::key, abort_source::predicate, abort_source::all,
                         abort_source::destructor, abort_source::replace}) {
           for (auto jm : {join_mode::async, join_mode::try_, join_mode::none}) {
@@ -322,7 +342,7 @@ TEST_CASE("join_map: lifecycle combinations, 450 cases, keep the outcome invaria
       }
     }
   }
-  CHECK(cases == 450);
+  CHECK(cases == 540);
   INFO("values " << totals.values << ", exceptions " << totals.exceptions << ", cancelled "
                  << totals.cancelled << ", unreported " << totals.unreported << ", replacements "
                  << totals.replacements);
@@ -331,5 +351,5 @@ TEST_CASE("join_map: lifecycle combinations, 450 cases, keep the outcome invaria
   CHECK(totals.cancelled > 0);
   CHECK(totals.unreported > 0);
   CHECK(totals.replacements > 0);
-  CHECK(totals.values + totals.exceptions + totals.cancelled + totals.unreported == 450);
+  CHECK(totals.values + totals.exceptions + totals.cancelled + totals.unreported == 540);
 }

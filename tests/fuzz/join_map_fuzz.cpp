@@ -9,9 +9,12 @@
 // per-key operations (async_join, detach, is_finished, get_abort_handle),
 // joins that wait while empty, ready_count, and graceful requests (abort
 // with partial or total cancellation, which the scripted tasks, accepting
-// terminal cancellation only, must not notice: ops 22-23). Ops 24-31 are
-// reserved for the scheduling operations; until then they run the executor
-// to quiescence.
+// terminal cancellation only, must not notice: ops 22-23), and scheduling
+// (ops 24-31): set_concurrency_limit, try_spawn, async_spawn and its
+// cancellation, spawn_with_deadline with a deadline already due (the timer
+// fires at the next poll) or far away, queued_count. The model keeps the
+// queue: a task spawned while the limit's tasks run (or while tasks are
+// queued) waits in it, in order, and starts as slots free.
 //
 // Tasks are scripted coroutines: 0-4 suspension points (a gate the script
 // opens, or a yield that completes by itself), then an outcome (a value, an
@@ -51,6 +54,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -208,6 +212,22 @@ class harness {
     bool delivered = false;
     bool unfinished_at_io_death = false;  // its executor was destroyed first
     bool was_reserved = false;            // a keyed join waited for it once
+    bool due = false;                     // spawned with a deadline already due
+  };
+
+  // A pending async_spawn.
+  struct spawn_waiter {
+    Raw raw{};
+    std::uint64_t gen = 0;   // the task it will spawn
+    bool cancelled = false;  // cancelled, or the map destroyed
+    bool spawned = false;    // its task is in the map
+    net::cancellation_signal signal;
+  };
+
+  struct spawn_record {
+    spawn_waiter* waiter;
+    boost::system::error_code ec;
+    joinery::abort_handle handle;
   };
 
   struct join_record {
@@ -294,6 +314,7 @@ class harness {
         while (!key_joins_.empty())
           retire_key_join(key_joins_.begin()->first);  // their tasks left the map
         live_.clear();                                 // detached: reported to nobody
+        queue_.clear();                                // queued ones start, outside the map
         map_->detach_all();
         break;
       case 5:
@@ -338,15 +359,21 @@ class harness {
           kj->cancelled = true;
         for (auto& kj : gone_joins_)
           kj->cancelled = true;
+        for (auto& w : waiters_)
+          w->cancelled = true;
         map_.reset();
+        queue_.clear();
+        limit_ = 0;
         if (join_.pending)
           join_.cancelled = true;
         // Their completions are already posted; let them run, so that the
         // next joins belong to the new map.
         io_->restart();
-        while ((join_.pending || !key_joins_.empty() || !gone_joins_.empty()) &&
-               io_->poll_one() != 0)
+        while (
+            (join_.pending || !key_joins_.empty() || !gone_joins_.empty() || !waiters_.empty()) &&
+            io_->poll_one() != 0)
           drain_handler_records();
+        FUZZ_CHECK(waiters_.empty());
         FUZZ_CHECK(!join_.pending);
         FUZZ_CHECK(key_joins_.empty());
         FUZZ_CHECK(gone_joins_.empty());
@@ -373,7 +400,8 @@ class harness {
         Raw raw = make_raw(in_.byte());
         const bool expect = live_.count(raw) != 0;
         if (expect) {
-          live_.erase(raw);  // detached: reported to nobody
+          drop_from_queue(live_[raw]);  // a queued one starts, outside the map
+          live_.erase(raw);             // detached: reported to nobody
           retire_key_join(raw);
         }
         FUZZ_CHECK(map_->detach(key(raw)) == expect);
@@ -414,9 +442,150 @@ class harness {
         }
         break;
       }
-      default:  // 24-31: reserved (see the file comment)
+      // --- Scheduling. -----------------------------------------------------------
+      case 24:
+        limit_ = in_.byte() % 4;
+        map_->set_concurrency_limit(limit_);
+        FUZZ_CHECK(map_->concurrency_limit() == limit_);
+        promote();
+        break;
+      case 25: {
+        Raw raw = make_raw(in_.byte());
+        const bool can = can_start_now();
+        const std::uint64_t gen = new_gen(raw);
+        auto h = map_->try_spawn(key(raw), factory(gen));
+        FUZZ_CHECK(h.has_value() == can);
+        if (can) {
+          gens_[gen].handle = *h;
+          admit(raw, gen);
+        }
+        break;
+      }
+      case 26:
+      case 27: {
+        // A deadline already due (it fires at the next poll) or an hour away.
+        Raw raw = make_raw(in_.byte());
+        const std::uint64_t gen = new_gen(raw);
+        gens_[gen].due = op == 26;
+        const auto when = op == 26 ? std::chrono::steady_clock::now() - std::chrono::seconds(1)
+                                   : std::chrono::steady_clock::now() + std::chrono::hours(1);
+        gens_[gen].handle = map_->spawn_with_deadline(key(raw), when, factory(gen));
+        admit(raw, gen);
+        break;
+      }
+      case 28:
+        start_async_spawn(make_raw(in_.byte()));
+        break;
+      case 29:
+        if (!waiters_.empty()) {
+          auto& w = waiters_[in_.byte() % waiters_.size()];
+          w->cancelled = true;
+          w->signal.emit(net::cancellation_type::terminal);
+        }
+        break;
+      case 30:
+        FUZZ_CHECK(map_->queued_count() == queue_.size());
+        break;
+      default:  // 31
         quiesce();
         break;
+    }
+    promote();
+  }
+
+  // --- The model of the concurrency limit. ---------------------------------
+
+  std::uint64_t new_gen(const Raw& raw) {
+    script s;
+    const std::uint8_t b = in_.byte();
+    s.steps = b % 5;
+    s.yields = (b >> 3) & 15;
+    s.end = static_cast<ending>(in_.byte() % 3);
+    s.value = in_.byte();
+    auto g = std::make_shared<gate>(io_->get_executor());
+    gens_.push_back({raw, s, g, {}, false, false});
+    return gens_.size() - 1;
+  }
+
+  auto factory(std::uint64_t gen) {
+    return [g = gens_[gen].g, s = gens_[gen].s, log = &finish_log_, gen] {
+      return scripted(g, s, log, gen);
+    };
+  }
+
+  bool is_queued(std::uint64_t gen) const {
+    return std::find(queue_.begin(), queue_.end(), gen) != queue_.end();
+  }
+
+  // Tasks holding a slot: in the map, started (not queued), not finished.
+  std::size_t running() const {
+    std::size_t n = 0;
+    for (auto& [raw, gen] : live_)
+      n += !is_queued(gen) && !gens_[gen].handle.is_finished() ? 1 : 0;
+    return n;
+  }
+
+  bool can_start_now() const { return queue_.empty() && (limit_ == 0 || running() < limit_); }
+
+  // The task `gen` was just spawned under `raw`: it started or was queued
+  // (decided with the old task under `raw` still counted), then the old one
+  // left the map.
+  void admit(const Raw& raw, std::uint64_t gen) {
+    if (!can_start_now())
+      queue_.push_back(gen);
+    if (auto it = live_.find(raw); it != live_.end()) {
+      drop_from_queue(it->second);  // replaced: never runs, never reported
+      retire_key_join(raw);
+    }
+    live_[raw] = gen;
+    promote();
+  }
+
+  void drop_from_queue(std::uint64_t gen) {
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), gen), queue_.end());
+  }
+
+  // What the library does whenever a slot frees: queued tasks start in
+  // order. Aborted queued tasks were reported (finished) at once.
+  void promote() {
+    std::vector<std::uint64_t> kept;
+    for (std::uint64_t gen : queue_)
+      if (!gens_[gen].handle.is_finished() && live_.count(gens_[gen].raw) &&
+          live_[gens_[gen].raw] == gen)
+        kept.push_back(gen);
+    queue_ = std::move(kept);
+    while (!queue_.empty() && (limit_ == 0 || running() < limit_))
+      queue_.erase(queue_.begin());
+  }
+
+  void start_async_spawn(Raw raw) {
+    const bool others_wait = !waiters_.empty();
+    auto w = std::make_unique<spawn_waiter>();
+    w->raw = raw;
+    w->gen = new_gen(raw);
+    auto* wp = w.get();
+    waiters_.push_back(std::move(w));
+    const bool could = can_start_now();
+    const auto before = map_->get_abort_handle(key(raw));
+    in_initiation_ = true;
+    map_->async_spawn(
+        key(raw), factory(wp->gen),
+        net::bind_cancellation_slot(
+            wp->signal.slot(), [this, wp](boost::system::error_code ec, joinery::abort_handle h) {
+              FUZZ_CHECK(!in_initiation_);
+              spawn_records_.push_back({wp, ec, std::move(h)});
+            }));
+    in_initiation_ = false;
+    // Spawned inside the call (nobody waited before it and a slot was free;
+    // its completion comes later), or waiting: then it must have had to.
+    const auto after = map_->get_abort_handle(key(raw));
+    if (after && (!before || !(*after == *before))) {
+      FUZZ_CHECK(could);
+      wp->spawned = true;
+      gens_[wp->gen].handle = *after;
+      admit(raw, wp->gen);
+    } else {
+      FUZZ_CHECK(limit_ != 0 || others_wait);
     }
   }
 
@@ -439,9 +608,7 @@ class harness {
     gens_.push_back({raw, s, g, {}, false, false});
     gens_[gen].handle =
         map_->spawn(key(raw), [g, s, log = &finish_log_, gen] { return scripted(g, s, log, gen); });
-    if (live_.count(raw))
-      retire_key_join(raw);  // its task was replaced
-    live_[raw] = gen;        // replaces: the old task is never reported
+    admit(raw, gen);  // replaces: the old task is never reported
   }
 
   void mark_aborted(std::uint64_t gen) {
@@ -478,6 +645,14 @@ class harness {
     FUZZ_CHECK(gone_joins_.empty());  // those complete at once
     for (auto& [raw, kj] : key_joins_)
       FUZZ_CHECK(kj->cancelled || !gens_[kj->gen].handle.is_finished());
+    // The queue is the model's; a due deadline has fired; an async_spawn
+    // still waits only when it has to (no slot, or tasks queued).
+    promote();
+    FUZZ_CHECK(map_->queued_count() == queue_.size());
+    for (auto& [raw, gen] : live_)
+      FUZZ_CHECK(!gens_[gen].due || gens_[gen].handle.is_finished());
+    for (auto& w : waiters_)
+      FUZZ_CHECK(w->spawned || w->cancelled || !can_start_now());
   }
 
   // The task under `raw` leaves the map unfinished or unjoined (replaced,
@@ -505,7 +680,9 @@ class harness {
     auto& gi = gens_[it->second];
     FUZZ_CHECK(!gi.delivered);
     FUZZ_CHECK(gi.handle.is_finished());
-    if (gi.cancel_expected || gi.unfinished_at_io_death) {
+    if (gi.due && r.has_error() && r.error().is_timed_out()) {
+      // Its deadline passed before it finished.
+    } else if (gi.cancel_expected || gi.unfinished_at_io_death) {
       FUZZ_CHECK(r.has_error() && r.error().is_cancelled());
     } else {
       switch (gi.s.end) {
@@ -724,6 +901,30 @@ class harness {
       }
     }
     key_records_.clear();
+    for (auto& r : spawn_records_) {
+      auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                             [&](auto& p) { return p.get() == r.waiter; });
+      FUZZ_CHECK(it != waiters_.end());
+      std::unique_ptr<spawn_waiter> w = std::move(*it);
+      waiters_.erase(it);
+      if (w->spawned) {
+        FUZZ_CHECK(!r.ec);  // spawned in the call: a late cancellation changes nothing
+        FUZZ_CHECK(r.handle == gens_[w->gen].handle);
+      } else if (w->cancelled) {
+        FUZZ_CHECK(r.ec == net::error::operation_aborted);
+        FUZZ_CHECK(r.handle == joinery::abort_handle());
+      } else {
+        // Spawned by its completion, just now: it could start at once.
+        FUZZ_CHECK(!r.ec);
+        auto h = map_->get_abort_handle(key(w->raw));
+        FUZZ_CHECK(h && *h == r.handle);
+        FUZZ_CHECK(can_start_now());
+        gens_[w->gen].handle = r.handle;
+        admit(w->raw, w->gen);
+        FUZZ_CHECK(!is_queued(w->gen));
+      }
+    }
+    spawn_records_.clear();
   }
 
   void check_structure() {
@@ -748,6 +949,8 @@ class harness {
     for (auto& [raw, gen] : live_)
       gens_[gen].unfinished_at_io_death = !gens_[gen].handle.is_finished();
     io_.reset();
+    spawn_records_.clear();   // completions run no more
+    waiters_.clear();         // their handlers died with the context
     drain_handler_records();  // a pending join's handler died with the context
     join_.pending = false;
     key_joins_.clear();
@@ -778,6 +981,10 @@ class harness {
   std::map<Raw, std::unique_ptr<key_join>> key_joins_;  // pending keyed joins
   std::vector<std::unique_ptr<key_join>> gone_joins_;   // their task left: not_found due
   std::vector<key_record> key_records_;
+  std::vector<std::unique_ptr<spawn_waiter>> waiters_;  // pending async_spawn calls
+  std::vector<spawn_record> spawn_records_;
+  std::vector<std::uint64_t> queue_;  // the model's queue, oldest first
+  std::size_t limit_ = 0;
   bool in_initiation_ = false;
 };
 

@@ -8,11 +8,17 @@ import os
 SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, CONTAINS, MOVE, RECREATE, RESPAWN, OPEN_ALL = range(16)
 # The extended alphabet (first byte 2 or 3).
 KEY_JOIN, CANCEL_KEY, DETACH_KEY, JOIN_WAIT, QUERIES, TRY2, REQUEST, REQUEST_MANY = range(16, 24)
+LIMIT, TRY_SPAWN, DUE_SPAWN, LATE_SPAWN, ASYNC_SPAWN, CANCEL_SPAWN, QUEUED, QUIESCE2 = range(24, 32)
 VALUE, THROW, NEVER = range(3)
 
 
 def spawn(key, steps=0, yields=0, end=VALUE, value=7):
     return [SPAWN, key, steps | (yields << 3), end, value]
+
+
+def task(key, steps=0, yields=0, end=VALUE, value=7):
+    """The key and script bytes of TRY_SPAWN, DUE_SPAWN, LATE_SPAWN, ASYNC_SPAWN."""
+    return [key, steps | (yields << 3), end, value]
 
 
 def respawn(index, steps=0, yields=0, end=VALUE, value=9):
@@ -71,6 +77,26 @@ extended = {
     "wait_if_empty_second": [JOIN_WAIT, JOIN_WAIT, JOIN, QUIESCE] + spawn(3) + [QUIESCE],
     "destroy_with_joins": spawn(1, 0, 0, NEVER) + spawn(2, 1) + [KEY_JOIN, 1, JOIN_WAIT, STEP, 2, RECREATE, QUIESCE] + spawn(1) + [QUIESCE, TRY],
     "destroy_aborts_never": spawn(1, 0, 0, NEVER) + spawn(2, 2) + spawn(3, 1, 1, NEVER) + [STEP, 3, RECREATE, QUIESCE],
+    # Scheduling: the concurrency limit's queue, try_spawn, async_spawn,
+    # deadlines already due or far away, destroying the map with all queued.
+    "limit_queue_order": [LIMIT, 1] + spawn(1, 1) + spawn(2) + spawn(3, 1) + [QUEUED, QUIESCE, QUEUED, OPEN_ALL, QUIESCE, TRY, TRY, TRY],
+    "limit_abort_queued": [LIMIT, 1] + spawn(1, 0, 0, NEVER) + spawn(2) + spawn(3) + [ABORT, 2, QUEUED, TRY, ABORT_ALL, QUIESCE, TRY, TRY],
+    "limit_replace_queued": [LIMIT, 1] + spawn(1, 1) + spawn(2) + spawn(2, 0, value=5) + [QUEUED, OPEN_ALL, QUIESCE, TRY, TRY],
+    "limit_detach_queued": [LIMIT, 2] + spawn(1, 0, 0, NEVER) + spawn(2, 1) + spawn(3) + [DETACH_KEY, 3, QUEUED, DETACH, QUIESCE],
+    "limit_raise_and_lower": [LIMIT, 1] + spawn(1, 1) + spawn(2, 1) + spawn(3, 1) + [LIMIT, 3, QUEUED, LIMIT, 1] + spawn(4) + [QUEUED, OPEN_ALL, QUIESCE, TRY, TRY, TRY, TRY],
+    "limit_with_keyed_join": [LIMIT, 1] + spawn(1, 1) + spawn(2) + [KEY_JOIN, 2, JOIN, OPEN_ALL, QUIESCE],
+    "try_spawn_full": [LIMIT, 1] + spawn(1, 1) + [TRY_SPAWN] + task(2) + [OPEN_ALL, QUIESCE, TRY, TRY_SPAWN] + task(2) + [QUIESCE, TRY],
+    "async_spawn_waits": [LIMIT, 1] + spawn(1, 1) + [ASYNC_SPAWN] + task(2) + [ASYNC_SPAWN] + task(3) + [QUIESCE, OPEN_ALL, QUIESCE, TRY, TRY, TRY],
+    "async_spawn_cancel": [LIMIT, 1] + spawn(1, 1) + [ASYNC_SPAWN] + task(2) + [ASYNC_SPAWN] + task(3) + [CANCEL_SPAWN, 0, QUIESCE, OPEN_ALL, QUIESCE, TRY, TRY],
+    "async_spawn_replaces": [LIMIT, 1] + spawn(1, 1) + [ASYNC_SPAWN] + task(1, value=3) + [OPEN_ALL, QUIESCE, TRY, TRY],
+    "async_spawn_plain_spawn_races": [LIMIT, 1] + spawn(1, 1) + [ASYNC_SPAWN] + task(2) + [OPEN_ALL, STEP, 1] + spawn(3, 1) + [QUIESCE, OPEN_ALL, QUIESCE, TRY, TRY, TRY],
+    "async_spawn_no_limit": [ASYNC_SPAWN] + task(1) + [CANCEL_SPAWN, 0, QUIESCE, TRY],
+    "due_deadline": [DUE_SPAWN] + task(1, 1) + [DUE_SPAWN] + task(2, 0) + [JOIN, QUIESCE, TRY, TRY],
+    "due_deadline_queued": [LIMIT, 1] + spawn(1, 0, 0, NEVER) + [DUE_SPAWN] + task(2) + [QUIESCE, QUEUED, TRY, ABORT, 1, QUIESCE, TRY],
+    "late_deadline": [LATE_SPAWN] + task(1, 1) + [LATE_SPAWN] + task(2, 0, 0, NEVER) + [QUIESCE, OPEN_ALL, QUIESCE, TRY, ABORT, 2, QUIESCE, TRY],
+    "deadline_abort_first": [DUE_SPAWN] + task(1, 0, 0, NEVER) + [ABORT, 1, QUIESCE, TRY],
+    "destroy_with_queue": [LIMIT, 1] + spawn(1, 1) + spawn(2) + [ASYNC_SPAWN] + task(3) + [DUE_SPAWN] + task(4) + [RECREATE, QUIESCE] + spawn(1) + [QUIESCE, TRY],
+    "io_death_with_queue": [LIMIT, 2] + spawn(1, 0, 0, NEVER) + spawn(2, 1) + spawn(3) + spawn(4, 1) + [LATE_SPAWN] + task(5) + [STEP, 2],
 }
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")

@@ -27,6 +27,15 @@ net::awaitable<std::string> fetch(std::string url) {
   co_return "<html>" + url + "</html>";
 }
 
+// One one-letter url per character of `letters` (built outside the
+// coroutines: g++ 12 rejects a braced list of strings inside one).
+std::vector<std::string> letter_urls(const std::string& letters) {
+  std::vector<std::string> out;
+  for (char c : letters)
+    out.emplace_back(1, c);
+  return out;
+}
+
 std::size_t parse(const std::string& body) {
   return body.size();
 }
@@ -285,11 +294,11 @@ int main() {
         co_await cancellation();
         co_await per_key();
         co_await graceful();
-        co_await crawl({"a", "b", "c"});
+        co_await crawl(letter_urls("abc"));
         {
           joinery::join_set<std::string> workers(co_await net::this_coro::executor);
           workers.set_concurrency_limit(1);
-          co_await produce(workers, {"x", "y"});
+          co_await produce(workers, letter_urls("xy"));
           co_await workers.async_shutdown();
         }
         co_await with_deadlines();
