@@ -558,6 +558,72 @@ TEST_CASE(
   CHECK(map.queued_count() == 0);
 }
 
+TEST_CASE(
+    "concurrency limit: a graceful request to a queued task does nothing; a later abort "
+    "still cancels it (AC-51)",
+    "[scheduling]") {
+  net::io_context ioc;
+  sched_map map(ioc);
+  std::vector<int> log;
+  map.set_concurrency_limit(1);
+  map.spawn(0, never());
+  map.spawn(1, logged_value(log, 1));
+  CHECK(map.abort(1, net::cancellation_type::total));
+  CHECK(map.abort_matching([](int k) { return k == 1; }, net::cancellation_type::partial) == 1);
+  CHECK(map.queued_count() == 1);
+  CHECK_FALSE(map.try_join_next());
+  CHECK(map.abort(1));
+  auto next = map.try_join_next();
+  REQUIRE(next);
+  CHECK(next->second.error().is_cancelled());
+  map.abort(0);
+  pump(ioc);
+  CHECK(log.empty());
+}
+
+TEST_CASE("async_shutdown(grace): queued tasks are aborted at once and never start (AC-51)",
+          "[scheduling]") {
+  net::io_context ioc;
+  joinery::join_set<int> set(ioc);
+  std::vector<int> log;
+  set.set_concurrency_limit(1);
+  set.spawn([]() -> awaitable<int> {
+    co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
+    net::steady_timer t(co_await net::this_coro::executor, net::steady_timer::time_point::max());
+    auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+    co_return ec ? 1 : 0;  // finishes its work when asked
+  });
+  for (int i = 0; i < 3; ++i)
+    set.spawn(logged_value(log, 10 + i));
+  pump(ioc);
+  CHECK(set.queued_count() == 3);
+  boost::system::error_code result = net::error::would_block;
+  co_run(ioc, [&]() -> awaitable<void> {
+    auto [ec] = co_await set.async_shutdown(1h, net::as_tuple(net::use_awaitable));
+    result = ec;
+  });
+  CHECK_FALSE(result);
+  CHECK(set.empty());
+  CHECK(log.empty());
+}
+
+TEST_CASE("async_spawn: the default completion token works with co_await (AC-52)", "[scheduling]") {
+  net::io_context ioc;
+  sched_map map(ioc);
+  map.set_concurrency_limit(1);
+  co_run(ioc, [&]() -> awaitable<void> {
+    joinery::abort_handle first = co_await map.async_spawn(1, value_now(1));
+    CHECK(first.id() != joinery::task_id{});
+    // The second waits until the first has finished (and freed its slot).
+    joinery::abort_handle second = co_await map.async_spawn(2, value_now(2));
+    CHECK(second.id() != first.id());
+    int sum = 0;
+    while (auto next = co_await map.async_join_next())
+      sum += next->second.value();
+    CHECK(sum == 3);
+  });
+}
+
 // --- Deadlines ---------------------------------------------------------------
 
 TEST_CASE("spawn_with_timeout: a task unfinished at its deadline is reported timed out (AC-53)",

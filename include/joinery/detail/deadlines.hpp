@@ -50,11 +50,17 @@ deadline_clock::time_point deadline_after(std::chrono::duration<Rep, Period> tim
 }
 
 // A binary min-heap of (deadline, task); each task knows its position
-// (task_header::deadline_pos_, 1-based) so that it can leave in O(log n).
+// (task_header::deadline_pos_, 1-based). A task that leaves before its
+// deadline (it finished, or left the group) only blanks its entry: O(1),
+// without walking the heap, which for a group of short tasks with long
+// timeouts would be most of the cost. Blank entries are dropped when they
+// reach the top, and all at once when they outnumber the live ones (so the
+// heap stays within twice the live entries, plus a constant).
 class deadline_heap {
  public:
-  bool empty() const noexcept { return heap_.empty(); }
-  std::size_t size() const noexcept { return heap_.size(); }
+  // No live entry (blank ones may remain).
+  bool empty() const noexcept { return heap_.size() == blank_; }
+  std::size_t size() const noexcept { return heap_.size() - blank_; }
 
   // Room for one more entry, so that push cannot fail. May throw.
   void reserve_one_more() {
@@ -67,50 +73,88 @@ class deadline_heap {
     sift_up(heap_.size() - 1);
   }
 
-  deadline_clock::time_point earliest() const noexcept { return heap_.front().when; }
+  // The earliest deadline of a live entry; the heap must not be empty().
+  deadline_clock::time_point earliest() noexcept {
+    drop_blank_tops();
+    return heap_.front().when;
+  }
 
   // The task due first, if its deadline is at or before `now`, out of the
   // heap; null otherwise.
   task_header* pop_due(deadline_clock::time_point now) noexcept {
+    drop_blank_tops();
     if (heap_.empty() || heap_.front().when > now)
       return nullptr;
     task_header* t = heap_.front().task;
-    erase(t);
+    t->deadline_pos_ = 0;
+    remove_top();
     return t;
   }
 
-  // Takes `t` (in the heap) out.
+  // Takes `t` (in the heap) out: its entry is blanked.
   void erase(task_header* t) noexcept {
-    const std::size_t i = t->deadline_pos_ - 1;
+    heap_[t->deadline_pos_ - 1].task = nullptr;
     t->deadline_pos_ = 0;
-    const std::size_t last = heap_.size() - 1;
-    if (i != last) {
-      heap_[i] = heap_[last];
-      heap_[i].task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
-      heap_.pop_back();
-      sift_down(i);
-      sift_up(i);
-    } else {
-      heap_.pop_back();
+    ++blank_;
+    if (blank_ == heap_.size()) {
+      heap_.clear();  // keeps the capacity for the next deadlines
+      blank_ = 0;
+    } else if (blank_ > 64 && blank_ > heap_.size() / 2) {
+      compact();
     }
   }
 
   // Empties the heap and frees its memory.
   void clear() noexcept {
     for (entry& e : heap_)
-      e.task->deadline_pos_ = 0;
+      if (e.task)
+        e.task->deadline_pos_ = 0;
     std::vector<entry>().swap(heap_);
+    blank_ = 0;
   }
 
  private:
   struct entry {
     deadline_clock::time_point when;
-    task_header* task;
+    task_header* task;  // null: blank (the task left before its deadline)
   };
 
   void place(std::size_t i, entry e) noexcept {
     heap_[i] = e;
-    e.task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+    if (e.task)
+      e.task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+  }
+
+  void remove_top() noexcept {
+    const std::size_t last = heap_.size() - 1;
+    if (last != 0) {
+      heap_[0] = heap_[last];
+      heap_.pop_back();
+      sift_down(0);
+    } else {
+      heap_.pop_back();
+    }
+  }
+
+  void drop_blank_tops() noexcept {
+    while (!heap_.empty() && !heap_.front().task) {
+      --blank_;
+      remove_top();
+    }
+  }
+
+  // Drops every blank entry and rebuilds the heap (linear).
+  void compact() noexcept {
+    std::size_t n = 0;
+    for (const entry& e : heap_)
+      if (e.task)
+        heap_[n++] = e;
+    heap_.resize(n);
+    blank_ = 0;
+    for (std::size_t i = n / 2; i-- > 0;)
+      sift_down(i);
+    for (std::size_t i = 0; i < n; ++i)
+      heap_[i].task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
   }
 
   void sift_up(std::size_t i) noexcept {
@@ -143,6 +187,7 @@ class deadline_heap {
   }
 
   std::vector<entry> heap_;
+  std::size_t blank_ = 0;  // entries whose task left
 };
 
 // The group's one timer, created on the first deadline (on the group's
