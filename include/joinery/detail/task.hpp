@@ -333,16 +333,22 @@ class task_header {
   // group's queue (admission.hpp) instead: a task is never on both.
   list_hook<task_header> ready_hook_;
   wait_slot key_wait_;     // a join_map's async_join waiting for this task
-  bool orphaned_ = false;  // no longer owned by its group: reports to nobody
-  bool reported_ = false;  // queued on the ready list once (then taken, or still there)
-  bool counted_ = false;   // holds one of its group's concurrency slots (admission.hpp)
-  // Its position + 1 in its group's deadline heap (deadlines.hpp); 0: none.
-  std::uint32_t deadline_pos_ = 0;
+  // Three flags in one byte (all under the same lock), beside the two
+  // runner-written bytes and the heap position: the record stays 80 bytes.
+  bool orphaned_ : 1 = false;  // no longer owned by its group: reports to nobody
+  bool reported_ : 1 = false;  // queued on the ready list once (then taken, or still there)
+  bool counted_ : 1 = false;   // holds one of its group's concurrency slots (admission.hpp)
 
   // --- Written by the runner before reporting, read by the group after
   // taking the task off the ready list (ordered by the sink's lock). -------
   const bool interruptible_;
   outcome outcome_ = outcome::none;
+
+  // --- Guarded by the sink's lock. ----------------------------------------
+  // Its position + 1 in its group's deadline heap (deadlines.hpp); 0: none.
+  std::uint32_t deadline_pos_ = 0;
+
+  // --- As outcome_. ------------------------------------------------------
   std::exception_ptr exception_;
 };
 
