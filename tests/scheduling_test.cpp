@@ -790,3 +790,26 @@ TEST_CASE(
   CHECK(timed_out == n / 3);
   CHECK(values == n - n / 3);
 }
+
+TEST_CASE(
+    "spawn_with_timeout: a map with deadlines may outlive its io_context; the tasks are "
+    "reported cancelled (AC-53)",
+    "[scheduling]") {
+  std::optional<net::io_context> ioc(std::in_place);
+  sched_map map(*ioc);
+  map.spawn_with_timeout(1, 1h, never());
+  map.spawn_with_timeout(2, 1ms, never());
+  map.spawn_with_timeout(3, 1h, value_now(3));
+  ioc->poll();
+  ioc.reset();  // the timer goes with its context, before the map
+  int cancelled = 0, values = 0;
+  while (auto next = map.try_join_next()) {
+    if (next->second)
+      ++values;
+    else
+      cancelled += next->second.error().is_cancelled() || next->second.error().is_timed_out();
+  }
+  CHECK(values == 1);
+  CHECK(cancelled == 2);  // task 2 may have timed out first
+  CHECK(map.empty());
+}

@@ -330,9 +330,9 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // The time runs from this call, queueing included: a queued task whose
   // deadline passes never starts. A task that finishes first keeps its
   // outcome; one aborted first is reported cancelled. Returns its
-  // abort_handle; otherwise as spawn. One timer serves all of the map's
-  // deadlines; the map must then be destroyed before its execution context
-  // (as any Asio I/O object).
+  // abort_handle; otherwise as spawn. One timer, on get_executor(), serves
+  // all of the map's deadlines; it goes with its execution context (the map
+  // may outlive it, as without deadlines: no deadline fires after that).
   template <class Rep, class Period, class TaskOrFactory>
     requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
              detail::task_factory<TaskOrFactory>)

@@ -17,11 +17,15 @@
 // handler re-arming may run on two threads.
 
 #include <joinery/detail/config.hpp>
+#include <joinery/detail/intrusive_list.hpp>
+#include <joinery/detail/join_service.hpp>
 #include <joinery/detail/task.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -190,15 +194,108 @@ class deadline_heap {
   std::size_t blank_ = 0;  // entries whose task left
 };
 
-// The group's one timer, created on the first deadline (on the group's
-// executor) and owned by the group's core. A map that used deadlines must be
-// destroyed before its execution context, as any Asio I/O object.
-struct deadline_timer {
-  explicit deadline_timer(const net::any_io_executor& ex) : timer(ex) {}
+class timer_service;
 
-  std::mutex mutex;  // serializes the operations on `timer`
-  net::steady_timer timer;
+// The group's one timer, created on the first deadline (on the group's
+// executor) and owned by the group's core. A group may outlive its
+// execution context (joins on a map after its io_context was destroyed
+// deliver what the tasks left), but an Asio timer may not: the context's
+// timer_service destroys the timer when the context shuts down, and the
+// group's deadlines stop firing then (the context runs nothing any more).
+class deadline_timer {
+ public:
+  explicit deadline_timer(const net::any_io_executor& ex);
+  ~deadline_timer();
+  deadline_timer(const deadline_timer&) = delete;
+  deadline_timer& operator=(const deadline_timer&) = delete;
+
+  // Serializes the operations on the timer, and its destruction by the
+  // service.
+  std::mutex mutex;
+  // Empty once the context shut down.
+  std::optional<net::steady_timer> timer;
+
+ private:
+  friend class timer_service;
+  std::atomic<timer_service*> service_{nullptr};
+  list_hook<deadline_timer> hook_;
 };
+
+// The deadline timers of the groups on one execution context: destroyed
+// when it shuts down (before the services they belong to are destroyed).
+// Locking: this service's mutex, then a timer's mutex.
+class timer_service final : public net::execution_context::service {
+ public:
+  static inline net::execution_context::id id;
+
+  explicit timer_service(net::execution_context& ctx) : net::execution_context::service(ctx) {}
+
+  void link(deadline_timer* t) {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) {
+      t->timer.reset();  // the context is going: no deadline fires
+      return;
+    }
+    timers_.push_back(t);
+    t->service_.store(this, std::memory_order_release);
+  }
+
+  // Called by the timer's destructor (its group's core is gone), which never
+  // overlaps the context's shutdown and destruction unless the context is
+  // destroyed while objects on it are still in use elsewhere.
+  static void unlink(deadline_timer* t) noexcept {
+    timer_service* svc = t->service_.load(std::memory_order_acquire);
+    if (!svc)
+      return;
+    std::lock_guard lock(svc->mutex_);
+    if (t->service_.load(std::memory_order_relaxed) != svc)
+      return;
+    svc->timers_.erase(t);
+    t->service_.store(nullptr, std::memory_order_relaxed);
+  }
+
+ private:
+  void shutdown() override {
+    // The timers are moved out under the locks and destroyed after them:
+    // destroying one cancels its pending wait, and a handler destroyed then
+    // may release the last reference to its group, whose destruction
+    // unlinks (and destroys) the deadline_timer.
+    std::vector<net::steady_timer> doomed;
+    {
+      std::lock_guard lock(mutex_);
+      shut_down_ = true;
+      while (deadline_timer* t = timers_.pop_front()) {
+        t->service_.store(nullptr, std::memory_order_relaxed);
+        std::lock_guard timer_lock(t->mutex);
+        if (t->timer) {
+          try {
+            doomed.push_back(std::move(*t->timer));
+          } catch (...) {
+            // Out of memory: destroyed here, under the locks, instead.
+          }
+          t->timer.reset();
+        }
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  intrusive_list<deadline_timer, &deadline_timer::hook_> timers_;
+  bool shut_down_ = false;
+};
+
+inline deadline_timer::deadline_timer(const net::any_io_executor& ex) {
+  // The service first: it is then registered before the timer's own
+  // services (unless they exist already), so those are still there when it
+  // destroys the timer.
+  timer_service& svc = net::use_service<timer_service>(context_of(ex));
+  timer.emplace(ex);
+  svc.link(this);
+}
+
+inline deadline_timer::~deadline_timer() {
+  timer_service::unlink(this);
+}
 
 }  // namespace joinery::detail
 

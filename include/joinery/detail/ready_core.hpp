@@ -509,6 +509,8 @@ class ready_core : public task_sink {
     if (!dt)
       return;
     std::lock_guard timer_lock(dt->mutex);
+    if (!dt->timer)
+      return;  // its context shut down (deadlines.hpp)
     std::optional<deadline_clock::time_point> when;
     {
       std::lock_guard lock(mutex_);
@@ -517,11 +519,11 @@ class ready_core : public task_sink {
     }
     try {
       if (!when) {
-        dt->timer.cancel();
+        dt->timer->cancel();
         return;
       }
-      dt->timer.expires_at(*when);
-      dt->timer.async_wait(deadline_handler{counted_ref<ready_core>::share(this)});
+      dt->timer->expires_at(*when);
+      dt->timer->async_wait(deadline_handler{counted_ref<ready_core>::share(this)});
     } catch (...) {
     }
   }

@@ -332,7 +332,7 @@ class task_header {
   // On its group's ready list once finished; before it started, on its
   // group's queue (admission.hpp) instead: a task is never on both.
   list_hook<task_header> ready_hook_;
-  wait_slot key_wait_;     // a join_map's async_join waiting for this task
+  wait_slot key_wait_;  // a join_map's async_join waiting for this task
   // Three flags in one byte (all under the same lock), beside the two
   // runner-written bytes and the heap position: the record stays 80 bytes.
   bool orphaned_ : 1 = false;  // no longer owned by its group: reports to nobody
