@@ -42,6 +42,18 @@ awaitable<int> logged_value(std::vector<int>& log, int v) {
   co_return v;
 }
 
+// A map with a concurrency limit of 1 whose slot a task under key 0 holds
+// (it never ends on its own), and a log of the tasks that start.
+struct one_slot_taken {
+  net::io_context ioc;
+  sched_map map{ioc};
+  std::vector<int> log;
+  one_slot_taken() {
+    map.set_concurrency_limit(1);
+    map.spawn(0, never());
+  }
+};
+
 // Every outcome left in the map, by key (the map is empty afterwards).
 std::vector<std::pair<int, joinery::join_result<int>>> drain_now(sched_map& map) {
   std::vector<std::pair<int, joinery::join_result<int>>> out;
@@ -128,11 +140,8 @@ TEST_CASE(
     "concurrency limit: aborting a queued task reports it cancelled at once and it never runs "
     "(AC-51)",
     "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   map.spawn(1, logged_value(log, 1));
   map.spawn(2, logged_value(log, 2));
   pump(ioc);
@@ -159,11 +168,8 @@ TEST_CASE(
     "concurrency limit: a spawn on a queued task's key replaces it unrun and unreported; the "
     "new task queues at the end (AC-51)",
     "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   map.spawn(1, logged_value(log, 10));
   map.spawn(2, logged_value(log, 20));
   map.spawn(1, logged_value(log, 11));
@@ -182,11 +188,8 @@ TEST_CASE(
 
 TEST_CASE("concurrency limit: detaching a queued task starts it at once outside the map (AC-51)",
           "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   map.spawn(1, logged_value(log, 1));
   map.spawn(2, logged_value(log, 2));
   CHECK(map.detach(1));
@@ -329,11 +332,8 @@ TEST_CASE(
     "async_spawn: waits for a slot, then spawns and completes with the task's handle; the "
     "waiting task is not in the map (AC-52)",
     "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   recorder<joinery::abort_handle> rec;
   map.async_spawn(1, logged_value(log, 1), rec.handler());
   pump(ioc);
@@ -562,11 +562,8 @@ TEST_CASE(
     "concurrency limit: a graceful request to a queued task does nothing; a later abort "
     "still cancels it (AC-51)",
     "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   map.spawn(1, logged_value(log, 1));
   CHECK(map.abort(1, net::cancellation_type::total));
   CHECK(map.abort_matching([](int k) { return k == 1; }, net::cancellation_type::partial) == 1);
@@ -703,11 +700,8 @@ TEST_CASE(
     "spawn_with_deadline: a queued task whose deadline passes never starts and is reported "
     "timed out (AC-53)",
     "[scheduling]") {
-  net::io_context ioc;
-  sched_map map(ioc);
-  std::vector<int> log;
-  map.set_concurrency_limit(1);
-  map.spawn(0, never());
+  one_slot_taken f;
+  auto& [ioc, map, log] = f;
   map.spawn_with_deadline(1, std::chrono::steady_clock::now() + 2ms, logged_value(log, 1));
   map.spawn_with_timeout(2, 1h, logged_value(log, 2));
   std::optional<sched_map::value_type> next;

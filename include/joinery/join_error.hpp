@@ -25,42 +25,44 @@
 
 namespace joinery {
 
-// Thrown by join_result<V>::value() when the task was cancelled (aborted
-// before it finished). Carries the task's id.
-struct task_cancelled : std::exception {
-  explicit task_cancelled(task_id id) noexcept : id_(id) {
-    std::snprintf(what_, sizeof what_, "joinery: task #%llu was cancelled",
-                  static_cast<unsigned long long>(id.value()));
-  }
+namespace detail {
 
-  // "joinery: task #<id> was cancelled".
+// What task_cancelled and task_timed_out share: the task's id and a
+// message made from it (no allocation: thrown from noexcept contexts' callers).
+class task_exception : public std::exception {
+ public:
   const char* what() const noexcept override { return what_; }
 
-  // The cancelled task.
+  // The task the exception is about.
   task_id id() const noexcept { return id_; }
+
+ protected:
+  // what() is `before` + the id + `after`.
+  task_exception(task_id id, const char* before, const char* after) noexcept : id_(id) {
+    std::snprintf(what_, sizeof what_, "%s%llu%s", before,
+                  static_cast<unsigned long long>(id.value()), after);
+  }
 
  private:
   task_id id_;
   char what_[64];
 };
 
+}  // namespace detail
+
+// Thrown by join_result<V>::value() when the task was cancelled (aborted
+// before it finished). Carries the task's id (id()); what() is
+// "joinery: task #<id> was cancelled".
+struct task_cancelled : detail::task_exception {
+  explicit task_cancelled(task_id id) noexcept
+      : task_exception(id, "joinery: task #", " was cancelled") {}
+};
+
 // Thrown by join_result<V>::value() when the task's deadline passed
 // (spawn_with_timeout, spawn_with_deadline) before it finished. Carries the
-// task's id; what() is join_error::message(): "task #<id> timed out".
-struct task_timed_out : std::exception {
-  explicit task_timed_out(task_id id) noexcept : id_(id) {
-    std::snprintf(what_, sizeof what_, "task #%llu timed out",
-                  static_cast<unsigned long long>(id.value()));
-  }
-
-  const char* what() const noexcept override { return what_; }
-
-  // The task that timed out.
-  task_id id() const noexcept { return id_; }
-
- private:
-  task_id id_;
-  char what_[48];
+// task's id (id()); what() is join_error::message(): "task #<id> timed out".
+struct task_timed_out : detail::task_exception {
+  explicit task_timed_out(task_id id) noexcept : task_exception(id, "task #", " timed out") {}
 };
 
 // Why a task produced no value. Cheap to copy (an id, a kind, and a

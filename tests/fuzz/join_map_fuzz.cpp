@@ -597,17 +597,8 @@ class harness {
   }
 
   void spawn(Raw raw) {
-    script s;
-    const std::uint8_t b = in_.byte();
-    s.steps = b % 5;
-    s.yields = (b >> 3) & 15;
-    s.end = static_cast<ending>(in_.byte() % 3);
-    s.value = in_.byte();
-    auto g = std::make_shared<gate>(io_->get_executor());
-    const std::uint64_t gen = gens_.size();
-    gens_.push_back({raw, s, g, {}, false, false});
-    gens_[gen].handle =
-        map_->spawn(key(raw), [g, s, log = &finish_log_, gen] { return scripted(g, s, log, gen); });
+    const std::uint64_t gen = new_gen(raw);
+    gens_[gen].handle = map_->spawn(key(raw), factory(gen));
     admit(raw, gen);  // replaces: the old task is never reported
   }
 

@@ -38,6 +38,7 @@
 #include <joinery/detail/group_core.hpp>
 #include <joinery/detail/handover.hpp>
 #include <joinery/detail/join_service.hpp>
+#include <joinery/detail/pending_op.hpp>
 #include <joinery/detail/waiters.hpp>
 
 #include <boost/asio/append.hpp>
@@ -98,137 +99,34 @@ struct optional_delivery {
 };
 
 template <class State, class Take, class Handler, class WorkExecutor>
-class join_op final : public waiter {
+class join_op final
+    : public pending_op<join_op<State, Take, Handler, WorkExecutor>, State, Handler, WorkExecutor> {
+  using base = pending_op<join_op, State, Handler, WorkExecutor>;
+  friend base;
+
  public:
   using value_type = typename Take::value_type;
-  using handler_allocator = net::associated_allocator_t<Handler>;
-  using allocator_type = typename op_allocator<handler_allocator>::type;
-  using self_allocator =
-      typename std::allocator_traits<allocator_type>::template rebind_alloc<join_op>;
-
-  static join_op* create(Handler&& handler, const WorkExecutor& ex, State* state,
-                         join_options opts) {
-    self_allocator alloc(
-        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
-    join_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
-    try {
-      return ::new (static_cast<void*>(mem)) join_op(std::move(handler), ex, state, opts);
-    } catch (...) {
-      std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
-      throw;
-    }
-  }
-
-  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
-    return net::get_associated_cancellation_slot(handler_);
-  }
-
-  // Frees an operation that never began, or whose initiation failed after
-  // it began (then it ended first).
-  void destroy_unstarted() noexcept {
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    join_service::unlink(this);
-    State* state = state_;
-    destroy();
-    state->release();
-  }
-
-  // Before the operation first parks (on the owner's side): take outstanding
-  // work on the handler's executor, and link into its context's
-  // join_service. Failing either (out of memory) it waits without: it then
-  // merely lets run() return early, or outlives a destroyed context.
-  void prepare_wait() noexcept {
-    if (prepared_)
-      return;
-    prepared_ = true;
-    try {
-      work_.emplace(ex_);
-    } catch (...) {
-    }
-    try {
-      net::use_service<join_service>(context_of(ex_)).link(this);
-    } catch (...) {
-    }
-  }
-
- private:
-  // Posted to the handler's executor; owns the operation until it runs.
-  class completion {
-   public:
-    using allocator_type = handler_allocator;
-    explicit completion(join_op* op) noexcept
-        : op_(op), alloc_(net::get_associated_allocator(op->handler_)) {}
-    completion(completion&& o) noexcept
-        : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
-    completion& operator=(completion&&) = delete;
-    ~completion() {
-      if (op_ && !dropped_during_handover(op_))
-        op_->discard();  // destroyed unrun by its executor
-    }
-    allocator_type get_allocator() const noexcept { return alloc_; }
-    void operator()() { std::exchange(op_, nullptr)->run(); }
-
-   private:
-    join_op* op_;
-    handler_allocator alloc_;
-  };
 
   join_op(Handler&& handler, const WorkExecutor& ex, State* state, join_options opts)
-      : waiter(&ops),
-        handler_(std::move(handler)),
-        ex_(ex),
-        state_(state),
+      : base(std::move(handler), ex, state),
         key_(opts.key ? task_ref<>::share(opts.key) : task_ref<>()),
-        wait_if_empty_(opts.wait_if_empty) {
-    state->add_ref();
-  }
+        wait_if_empty_(opts.wait_if_empty) {}
 
- public:
-  group_core::join_need need() const noexcept { return {state_->size(), wait_if_empty_}; }
+  group_core::join_need need() const noexcept { return {this->state_->size(), wait_if_empty_}; }
   task_header* key() const noexcept { return key_.get(); }
 
  private:
-  // Posts the completion. If this throws, the operation is intact and still
-  // claimed: the caller requeues or frees it. Once the post succeeded the
-  // completion may already have run on another thread, so `self` is not
-  // touched again.
-  static void do_post(waiter* base) {
-    auto* self = static_cast<join_op*>(base);
-    bool dropped;
-    {
-      handover_scope scope(self);
-      // The operation's own tracked work (work_), if any, is released by the
-      // completion, on the handler's thread (see untracked()).
-      post_direct(untracked(self->ex_), completion(self));
-      dropped = scope.dropped();
-    }
-    if (dropped)
-      self->discard();  // dropped unrun without an error: the executor was shut down
-  }
-
-  // The context shut down while we waited (join_service.hpp).
-  static bool do_abandon(waiter* base) noexcept {
-    auto* self = static_cast<join_op*>(base);
-    State* state = self->state_;
-    if (!state->abandon_join(self, self->key()))
-      return false;
-    self->destroy();
-    state->release();
-    return true;
-  }
-
+  // The completion, on the handler's side (see the file comment).
   void run() {
-    State& state = *state_;
+    State& state = *this->state_;
     group_core::resolution r;
     for (;;) {
-      r = state.resolve_join(this, key(), need(), prepared_);
+      r = state.resolve_join(this, key(), need(), this->prepared_);
       if (!r.parked)
         break;
-      if (prepared_)
-        return;        // parked again
-      prepare_wait();  // outside the lock (lock order), then resolve again
+      if (this->prepared_)
+        return;              // parked again
+      this->prepare_wait();  // outside the lock (lock order), then resolve again
     }
     boost::system::error_code ec;
     if (r.aborted)
@@ -238,50 +136,14 @@ class join_op final : public waiter {
     std::optional<value_type> value;
     if (r.task)
       value.emplace(Take::take(state, r.task));
-    complete(Take::completion_args(ec, std::move(value)));
+    this->complete(Take::completion_args(ec, std::move(value)));
   }
 
-  template <class Args>
-  void complete(Args args) {
-    join_service::unlink(this);
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    Handler handler(std::move(handler_));
-    auto work(std::move(work_));  // released after the handler ran
-    State* state = state_;
-    destroy();
-    state->release();
-    // We are running inside a function posted to the handler's associated
-    // executor, so invoking the handler here is invoking it there.
-    std::apply(std::move(handler), std::move(args));
-  }
+  void end_wait() noexcept { this->state_->end_join(this, key()); }
+  bool abandon_wait() noexcept { return this->state_->abandon_join(this, key()); }
 
-  // The posted completion was destroyed unrun (its executor was shut down).
-  void discard() noexcept {
-    join_service::unlink(this);
-    State* state = state_;
-    state->end_join(this, key());
-    destroy();
-    state->release();
-  }
-
-  void destroy() noexcept {
-    self_allocator alloc(
-        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler_)));
-    this->~join_op();
-    std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
-  }
-
-  static constexpr operations ops{&do_post, &do_abandon};
-
-  Handler handler_;
-  WorkExecutor ex_;
-  std::optional<work_tracker<WorkExecutor>> work_;
-  State* state_;  // a reference is held
   task_ref<> key_;
   bool wait_if_empty_;
-  bool prepared_ = false;  // owner's side only
 };
 
 // Starts a join on `state` (null means an empty group that never had a

@@ -30,6 +30,7 @@
 #include <joinery/detail/group_core.hpp>
 #include <joinery/detail/handover.hpp>
 #include <joinery/detail/join_service.hpp>
+#include <joinery/detail/pending_op.hpp>
 #include <joinery/detail/waiters.hpp>
 
 #include <boost/asio/append.hpp>
@@ -44,6 +45,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 namespace joinery::detail {
@@ -67,164 +69,43 @@ class spawn_cancellation {
 // Spawn is a callable `abort_handle(State&)` that spawns the task (on the
 // owner's side); it may throw.
 template <class State, class Handler, class WorkExecutor, class Spawn>
-class spawn_op final : public waiter {
+class spawn_op final : public pending_op<spawn_op<State, Handler, WorkExecutor, Spawn>, State,
+                                         Handler, WorkExecutor> {
+  using base = pending_op<spawn_op, State, Handler, WorkExecutor>;
+  friend base;
+
  public:
-  using handler_allocator = net::associated_allocator_t<Handler>;
-  using allocator_type = typename op_allocator<handler_allocator>::type;
-  using self_allocator =
-      typename std::allocator_traits<allocator_type>::template rebind_alloc<spawn_op>;
-
-  static spawn_op* create(Handler&& handler, const WorkExecutor& ex, State* state, Spawn&& spawn,
-                          const boost::source_location* where) {
-    self_allocator alloc(
-        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler)));
-    spawn_op* mem = std::allocator_traits<self_allocator>::allocate(alloc, 1);
-    try {
-      return ::new (static_cast<void*>(mem))
-          spawn_op(std::move(handler), ex, state, std::move(spawn), where);
-    } catch (...) {
-      std::allocator_traits<self_allocator>::deallocate(alloc, mem, 1);
-      throw;
-    }
-  }
-
-  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
-    return net::get_associated_cancellation_slot(handler_);
-  }
-
-  // Frees an operation whose initiation failed before it began.
-  void destroy_unstarted() noexcept {
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    State* state = state_;
-    destroy();
-    state->release();
-  }
-
-  // Before it parks: work on the handler's executor, and a link into its
-  // context's join_service (out of memory it waits without either, as a
-  // join does).
-  void prepare_wait() noexcept {
-    try {
-      work_.emplace(ex_);
-    } catch (...) {
-    }
-    try {
-      net::use_service<join_service>(context_of(ex_)).link(this);
-    } catch (...) {
-    }
-  }
-
- private:
-  class completion {
-   public:
-    using allocator_type = handler_allocator;
-    explicit completion(spawn_op* op) noexcept
-        : op_(op), alloc_(net::get_associated_allocator(op->handler_)) {}
-    completion(completion&& o) noexcept
-        : op_(std::exchange(o.op_, nullptr)), alloc_(std::move(o.alloc_)) {}
-    completion& operator=(completion&&) = delete;
-    ~completion() {
-      if (op_ && !dropped_during_handover(op_))
-        op_->discard();
-    }
-    allocator_type get_allocator() const noexcept { return alloc_; }
-    void operator()() { std::exchange(op_, nullptr)->run(); }
-
-   private:
-    spawn_op* op_;
-    handler_allocator alloc_;
-  };
-
   spawn_op(Handler&& handler, const WorkExecutor& ex, State* state, Spawn&& spawn,
            const boost::source_location* where)
-      : waiter(&ops),
-        handler_(std::move(handler)),
-        ex_(ex),
-        state_(state),
-        spawn_(std::move(spawn)),
-        where_(where) {
-    state->add_ref();
-  }
+      : base(std::move(handler), ex, state), spawn_(std::move(spawn)), where_(where) {}
 
-  static void do_post(waiter* base) {
-    auto* self = static_cast<spawn_op*>(base);
-    bool dropped;
-    {
-      handover_scope scope(self);
-      post_direct(untracked(self->ex_), completion(self));
-      dropped = scope.dropped();
-    }
-    if (dropped)
-      self->discard();
-  }
-
-  static bool do_abandon(waiter* base) noexcept {
-    auto* self = static_cast<spawn_op*>(base);
-    State* state = self->state_;
-    if (!state->abandon_spawn_wait(self))
-      return false;
-    self->destroy();
-    state->release();
-    return true;
-  }
-
+ private:
+  // The completion, on the owner's side (see the file comment).
   void run() {
-    switch (state_->resolve_spawn_wait(this)) {
+    switch (this->state_->resolve_spawn_wait(this)) {
       case group_core::spawn_resolution::parked:
         return;
       case group_core::spawn_resolution::aborted:
-        return complete(located(net::error::operation_aborted, *where_), abort_handle());
+        return this->complete(
+            std::make_tuple(located(net::error::operation_aborted, *where_), abort_handle()));
       case group_core::spawn_resolution::spawn:
         break;
     }
     abort_handle handle;
     boost::system::error_code ec;
     try {
-      handle = spawn_(*state_);
+      handle = spawn_(*this->state_);
     } catch (...) {
       // The handler must still be called once: the task could not be
       // spawned (out of memory, or the key's hash threw).
       ec = located(net::error::no_memory, *where_);
     }
-    complete(ec, std::move(handle));
+    this->complete(std::make_tuple(ec, std::move(handle)));
   }
 
-  void complete(boost::system::error_code ec, abort_handle handle) {
-    join_service::unlink(this);
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    Handler handler(std::move(handler_));
-    auto work(std::move(work_));
-    State* state = state_;
-    destroy();
-    state->release();
-    std::move(handler)(ec, std::move(handle));
-  }
+  void end_wait() noexcept { this->state_->end_spawn_wait(this); }
+  bool abandon_wait() noexcept { return this->state_->abandon_spawn_wait(this); }
 
-  void discard() noexcept {
-    join_service::unlink(this);
-    State* state = state_;
-    state->end_spawn_wait(this);
-    destroy();
-    state->release();
-  }
-
-  void destroy() noexcept {
-    self_allocator alloc(
-        op_allocator<handler_allocator>::get(net::get_associated_allocator(handler_)));
-    this->~spawn_op();
-    std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
-  }
-
-  static constexpr operations ops{&do_post, &do_abandon};
-
-  Handler handler_;
-  WorkExecutor ex_;
-  std::optional<work_tracker<WorkExecutor>> work_;
-  State* state_;  // a reference is held
   Spawn spawn_;
   const boost::source_location* where_;  // names the operation in error codes
 };
