@@ -807,3 +807,25 @@ TEST_CASE(
   CHECK(cancelled == 2);  // task 2 may have timed out first
   CHECK(map.empty());
 }
+
+TEST_CASE(
+    "spawn_with_timeout: a timeout of zero or less is due at once, one too long to represent "
+    "never fires (AC-53)",
+    "[scheduling]") {
+  net::io_context ioc;
+  joinery::join_set<int> set(ioc);
+  set.spawn_with_timeout(std::chrono::milliseconds(-5), never());
+  set.spawn_with_timeout(std::chrono::hours::max(), value_after(1ms, 7));
+  set.spawn_with_deadline(std::chrono::steady_clock::time_point::max(), value_now(8));
+  int timed_out = 0, sum = 0;
+  co_run(ioc, [&]() -> awaitable<void> {
+    while (auto next = co_await set.async_join_next()) {
+      if (*next)
+        sum += **next;
+      else
+        timed_out += next->error().is_timed_out();
+    }
+  });
+  CHECK(timed_out == 1);
+  CHECK(sum == 15);
+}

@@ -242,13 +242,15 @@ class group_owner {
   }
 
   // Spawns the coroutine `task` on `ex`, inserted into the state by
-  // insert(state, launch), where launch(slot) launches it; with a deadline
-  // when `deadline` is not null.
+  // insert(state, launch), where launch(slot) launches it.
   template <class Insert, class Ex, class TaskOrFactory>
   abort_handle spawn_coro(Insert&& insert, const Ex& ex, bool serial, TaskOrFactory&& task) {
     return spawn_coro_into(state(), insert, ex, serial, std::forward<TaskOrFactory>(task), nullptr);
   }
 
+  // spawn_coro into `st` (also from an async_spawn's completion, which has
+  // the state but not the owner), with a deadline when `deadline` is not
+  // null.
   template <class Insert, class Ex, class TaskOrFactory>
   static abort_handle spawn_coro_into(State& st, Insert&& insert, const Ex& ex, bool serial,
                                       TaskOrFactory&& task,

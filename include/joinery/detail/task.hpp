@@ -178,11 +178,6 @@ class task_header {
     vtable_->request_cancel(this, type);
   }
 
-  // Whether the task was created unstarted and waits in its group's queue.
-  bool is_queued() const noexcept {
-    return (state_.load(std::memory_order_acquire) & queued_bit) != 0;
-  }
-
   // abort() for paths that cannot report failure (destruction, replacement,
   // shutdown): out of memory, the task is still marked aborted, so it is
   // reported cancelled (or to nobody) when it ends; it only runs longer.
