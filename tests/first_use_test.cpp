@@ -112,9 +112,8 @@ TEST_CASE("errors: nothing to join is not_found and cancelled waits name their o
 }
 
 TEST_CASE("join_map: capacity() tasks fit without the table growing", "[join_map][capacity]") {
-  // capacity() is computed from abseil's public slot count and its 7/8 load
-  // policy: if that policy changed, filling the map to capacity() would
-  // grow the table and change capacity().
+  // capacity() promises that many tasks without the key table growing:
+  // filling the map to capacity() must leave it unchanged, one more grows it.
   net::io_context ioc;
   for (std::size_t want : {1u, 7u, 15u, 100u, 1000u}) {
     joinery::join_map<std::size_t, int> map(ioc);

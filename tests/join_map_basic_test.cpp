@@ -441,6 +441,12 @@ TEST_CASE("join_map: operator<< prints keys with task ids", "[join_map]") {
   std::ostringstream two;
   two << imap;
   CHECK(two.str() == "join_map{5: #" + std::to_string(h2.id().value()) + "}");
+  // String keys are quoted as std::quoted quotes them: " and \ escaped.
+  str_map odd(ioc.get_executor());
+  auto h3 = odd.spawn("a\"b\\c", value_now(1));
+  std::ostringstream three;
+  three << odd;
+  CHECK(three.str() == "join_map{\"a\\\"b\\\\c\": #" + std::to_string(h3.id().value()) + "}");
 }
 
 TEST_CASE("join_map: a move leaves the source empty and usable, the target owns the tasks",

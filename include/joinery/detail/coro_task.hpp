@@ -106,8 +106,11 @@ class coro_control {
       return emit(t, type);
     }
     // Posted through the task's executor, which serializes it with the
-    // task. The function owns a reference, so the signal outlives it.
-    post_direct(*executor_, [this, type, ref = task_ref<>::share(t)] { emit(ref.get(), type); });
+    // task. The function owns a reference, so the signal outlives it. A
+    // plain post (not post_direct): this path is rare (an abort racing a
+    // running handler, or from outside a strand), and a post per known
+    // target would be compiled into every translation unit for nothing.
+    net::post(*executor_, [this, type, ref = task_ref<>::share(t)] { emit(ref.get(), type); });
   }
 
  private:

@@ -2,108 +2,307 @@
 #ifndef JOINERY_DETAIL_KEY_TABLE_HPP
 #define JOINERY_DETAIL_KEY_TABLE_HPP
 
-// key_table<K, Hash, KeyEqual>: join_map's keys, an absl::flat_hash_set of
-// {key, task} slots.
+// key_table<K, Hash, KeyEqual>: join_map's keys, an open-addressing hash
+// table of {key, task} slots.
+//
+// joinery's own table rather than absl::flat_hash_set: abseil's table is
+// half of what abseil adds to a user's translation unit (only its hash,
+// joinery's default, is kept), and a join_map needs a small part of it.
+// The layout is the one abseil made standard: a control byte per slot
+// (empty, deleted, or 7 bits of the hash), scanned 8 at a time as one word
+// (SWAR), groups of 8 probed triangularly, at most 7/8 of the slots in use.
 //
 // Each slot's hash is the user's hash of its key, computed once at spawn
-// and kept in the task (task_header::slot_): the table's hasher returns that
-// stored hash instead of hashing the key again. This is the id -> hash
-// reverse index of tokio's JoinMap, kept inside the task record: when a
-// finished task comes off the ready list, its slot is found by (stored
-// hash, task pointer), so neither the key's hash nor its equality runs, and
-// keys that collide (even under a Hash that returns a constant) are told
-// apart by task. Rehashing the table also reuses the stored hashes.
+// and kept in the task (task_header::slot_): when a finished task comes off
+// the ready list its slot is found by (stored hash, task pointer), so the
+// key's hash and equality never run again, and colliding keys (even under a
+// Hash that returns a constant) are told apart by task; growing reuses the
+// stored hashes too. The stored hash is mixed (a multiply by a 64-bit odd
+// constant, folded) before it picks a group, so a weak user hash such as an
+// identity std::hash still spreads over the table.
 //
-// Slots are looked up three ways, through transparent hash and equality:
-//   - prehashed<Q>{key, hash}: by a user key (equality: KeyEqual);
-//   - by_task{task}: by a task known to be in the table (equality: pointer);
-//   - key_slot itself (abseil's own rehash and consistency checks).
+// Erasing leaves a tombstone only when the slot's group has no empty byte
+// (a probe may have passed through the group); tombstones count against
+// the room left and are dropped when the table is rebuilt, in place when at
+// most half of it is live. No operation but reserve/rehash allocates; a
+// failed allocation leaves the table unchanged. Slots never move except
+// when the table is rebuilt, which only reserve/rehash do.
 
+#include <joinery/detail/ctrl_group.hpp>
 #include <joinery/detail/task.hpp>
 
-#include <absl/container/flat_hash_set.h>
-
+#include <cassert>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <iterator>
+#include <memory>
 #include <utility>
 
 namespace joinery::detail {
 
 template <class K>
 struct key_slot {
-  key_slot(K&& k, task_header* t) noexcept : key(std::move(k)), task(t) {}
   K key;
-  // The task under this key: the table holds one reference to it. Mutable
-  // because set elements are const, and a spawn on an existing key swaps
-  // the task in place (same key, so same hash and position).
-  mutable task_header* task;
-};
-
-template <class Q>
-struct prehashed {
-  const Q& key;
-  std::size_t hash;
-};
-
-struct by_task {
-  task_header* task;
-};
-
-template <class K, class Hash>
-class slot_hash : private Hash {
- public:
-  using is_transparent = void;
-  explicit slot_hash(const Hash& h = Hash()) : Hash(h) {}
-  const Hash& user() const noexcept { return *this; }
-  std::size_t operator()(const key_slot<K>& s) const noexcept { return s.task->slot_; }
-  template <class Q>
-  std::size_t operator()(const prehashed<Q>& p) const noexcept {
-    return p.hash;
-  }
-  std::size_t operator()(const by_task& b) const noexcept { return b.task->slot_; }
-};
-
-template <class K, class KeyEqual>
-class slot_eq : private KeyEqual {
- public:
-  using is_transparent = void;
-  explicit slot_eq(const KeyEqual& e = KeyEqual()) : KeyEqual(e) {}
-  const KeyEqual& user() const noexcept { return *this; }
-  bool operator()(const key_slot<K>& a, const key_slot<K>& b) const { return user()(a.key, b.key); }
-  template <class Q>
-  bool operator()(const key_slot<K>& a, const prehashed<Q>& b) const {
-    return user()(a.key, b.key);
-  }
-  template <class Q>
-  bool operator()(const prehashed<Q>& a, const key_slot<K>& b) const {
-    return user()(b.key, a.key);
-  }
-  bool operator()(const key_slot<K>& a, const by_task& b) const noexcept {
-    return a.task == b.task;
-  }
-  bool operator()(const by_task& a, const key_slot<K>& b) const noexcept {
-    return a.task == b.task;
-  }
+  task_header* task;  // the task under this key; the table holds one reference to it
 };
 
 template <class K, class Hash, class KeyEqual>
-using key_table = absl::flat_hash_set<key_slot<K>, slot_hash<K, Hash>, slot_eq<K, KeyEqual>>;
+class key_table {
+ public:
+  using slot_type = key_slot<K>;
 
-// Tasks a table with `slots` slots (abseil's public capacity()) holds
-// before it grows: abseil grows a table at 7/8 full, 6 of 7 slots with
-// 8-wide probe groups (without SSE2). abseil's load policy from 2018 to
-// today, pinned by the test "join_map: capacity() tasks fit without the
-// table growing" (docs/internals.md).
-inline std::size_t tasks_before_growth(std::size_t slots) noexcept {
-#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
-  constexpr bool narrow_groups = false;
-#else
-  constexpr bool narrow_groups = true;
-#endif
-  if (narrow_groups && slots == 7)
-    return 6;
-  return slots - slots / 8;
-}
+  // Iterates the live slots, in no particular order.
+  class const_iterator {
+   public:
+    const_iterator() = default;
+    const slot_type& operator*() const noexcept { return t_->slots_[i_]; }
+    const slot_type* operator->() const noexcept { return &t_->slots_[i_]; }
+    const_iterator& operator++() noexcept {
+      ++i_;
+      skip();
+      return *this;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {
+      return a.i_ == b.i_;
+    }
+
+   private:
+    friend class key_table;
+    const_iterator(const key_table* t, std::size_t i) noexcept : t_(t), i_(i) { skip(); }
+    void skip() noexcept {
+      while (i_ < t_->cap_ && (t_->ctrl_[i_] & 0x80) != 0)
+        ++i_;
+    }
+    const key_table* t_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  key_table(const Hash& h, const KeyEqual& e) : hash_(h), eq_(e) {}
+  key_table(const key_table&) = delete;
+  key_table& operator=(const key_table&) = delete;
+  ~key_table() { destroy(release_storage()); }
+
+  const Hash& hasher() const noexcept { return hash_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  const_iterator begin() const noexcept { return const_iterator(this, 0); }
+  const_iterator end() const noexcept { return const_iterator(this, cap_); }
+
+  // How many keys fit before the table grows (with no tombstones).
+  std::size_t capacity() const noexcept { return max_load(cap_); }
+
+  // The slot holding a key equal to `key` (whose user hash is `h`), or null.
+  template <class Q>
+  slot_type* find(const Q& key, std::size_t h) const {
+    return probe(h, [&](const slot_type& s) { return eq_(s.key, key); });
+  }
+
+  // The slot of `t`, which is in the table.
+  slot_type* find_task(task_header* t) const noexcept {
+    slot_type* s = probe(t->slot_, [t](const slot_type& x) noexcept { return x.task == t; });
+    assert(s && "a task of the map is in its key table");
+    return s;
+  }
+
+  // The slot of `key` (user hash `h`), inserted with task `t` if the key was
+  // absent (second: true). Needs room: reserve(size() + 1) first; then it
+  // does not throw (K's move constructor does not).
+  std::pair<slot_type*, bool> try_emplace(K&& key, std::size_t h, task_header* t) {
+    if (slot_type* s = find(key, h))
+      return {s, false};
+    if (growth_left_ == 0)
+      reserve(size_ + 1);  // not reached when the caller reserved
+    const std::size_t i = free_index(h);
+    if (ctrl_[i] == ctrl::empty)
+      --growth_left_;
+    ctrl_[i] = h2(h);
+    slot_type* s = std::construct_at(slots_ + i, slot_type{std::move(key), t});
+    ++size_;
+    return {s, true};
+  }
+
+  void erase(slot_type* s) noexcept {
+    const std::size_t i = static_cast<std::size_t>(s - slots_);
+    std::destroy_at(s);
+    --size_;
+    // A probe stops at the first group with an empty byte: if this group
+    // has one, no probe ever went past it, and the slot may become empty.
+    if (ctrl::match_empty(ctrl::load(ctrl_ + (i & ~std::size_t{7}))) != 0) {
+      ctrl_[i] = ctrl::empty;
+      ++growth_left_;
+    } else {
+      ctrl_[i] = ctrl::deleted;
+    }
+  }
+
+  // Moves the key out of `s` and erases the slot.
+  K take_key(slot_type* s) noexcept {
+    K key(std::move(s->key));
+    erase(s);
+    return key;
+  }
+
+  // Makes room for `n` keys in total.
+  void reserve(std::size_t n) {
+    if (n <= size_ + growth_left_)
+      return;
+    std::size_t want = slots_for(n);
+    if (want <= cap_)  // room taken by tombstones: rebuild, in place if at most half is live
+      want = size_ <= max_load(cap_) / 2 ? cap_ : cap_ * 2;
+    rebuild(want);
+  }
+
+  // Shrinks to the smallest table holding max(n, size()) keys, if smaller.
+  void rehash(std::size_t n) {
+    const std::size_t want = slots_for(n > size_ ? n : size_);
+    if (want < cap_)
+      rebuild(want);
+  }
+
+  // Empties the table first, then calls f(task) for each task it held.
+  template <class F>
+  void clear_then(F&& f) noexcept {
+    storage old = release_storage();
+    for (std::size_t i = 0; i < old.cap; ++i)
+      if ((old.ctrl[i] & 0x80) == 0)
+        f(old.slots[i].task);
+    destroy(old);
+  }
+
+ private:
+  struct storage {
+    slot_type* slots = nullptr;
+    std::uint8_t* ctrl = nullptr;
+    std::size_t cap = 0;
+  };
+
+  static constexpr std::size_t max_load(std::size_t cap) noexcept { return cap - cap / 8; }
+
+  // The smallest table (a power of two, at least one group) holding n keys.
+  static std::size_t slots_for(std::size_t n) noexcept {
+    if (n == 0)
+      return 0;
+    std::size_t cap = 8;
+    while (max_load(cap) < n)
+      cap *= 2;
+    return cap;
+  }
+
+  // The hash mixed, so that its group and its 7 control bits come from all
+  // of its bits.
+  static std::uint64_t mix(std::size_t h) noexcept {
+    const std::uint64_t m = static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ull;
+    return m ^ (m >> 32);
+  }
+  static std::uint8_t h2(std::size_t h) noexcept {
+    return static_cast<std::uint8_t>(mix(h) & 0x7F);
+  }
+
+  // The first slot whose control byte matches and for which eq holds, or null.
+  template <class Eq>
+  slot_type* probe(std::size_t h, Eq&& eq) const {
+    if (size_ == 0)
+      return nullptr;
+    const std::uint64_t m = mix(h);
+    const std::uint8_t tag = static_cast<std::uint8_t>(m & 0x7F);
+    const std::size_t gmask = cap_ / 8 - 1;
+    std::size_t g = static_cast<std::size_t>(m >> 7) & gmask;
+    for (std::size_t step = 1;; ++step) {
+      const std::uint64_t w = ctrl::load(ctrl_ + g * 8);
+      for (std::uint64_t bits = ctrl::match(w, tag); bits != 0; bits &= bits - 1) {
+        const std::size_t i = g * 8 + ctrl::first_byte(bits);
+        if (eq(slots_[i]))
+          return slots_ + i;
+      }
+      if (ctrl::match_empty(w) != 0)
+        return nullptr;
+      g = (g + step) & gmask;  // triangular: visits every group
+    }
+  }
+
+  // The first empty or deleted slot on h's probe sequence (there is one:
+  // at most 7/8 of the slots are live or tombstones).
+  std::size_t free_index(std::size_t h) const noexcept {
+    const std::size_t gmask = cap_ / 8 - 1;
+    std::size_t g = static_cast<std::size_t>(mix(h) >> 7) & gmask;
+    for (std::size_t step = 1;; ++step) {
+      const std::uint64_t bits = ctrl::match_free(ctrl::load(ctrl_ + g * 8));
+      if (bits != 0)
+        return g * 8 + ctrl::first_byte(bits);
+      g = (g + step) & gmask;
+    }
+  }
+
+  // Moves every live slot into a new table of `cap` slots (cap == 0: none).
+  // Allocates first: if that throws, the table is unchanged.
+  void rebuild(std::size_t cap) {
+    storage fresh;
+    if (cap != 0) {
+      std::allocator<slot_type> slot_alloc;
+      fresh.slots = slot_alloc.allocate(cap);
+      try {
+        fresh.ctrl = std::allocator<std::uint8_t>().allocate(cap);
+      } catch (...) {
+        slot_alloc.deallocate(fresh.slots, cap);
+        throw;
+      }
+      fresh.cap = cap;
+      std::memset(fresh.ctrl, ctrl::empty, cap);
+    }
+    const std::size_t live = size_;
+    storage old = release_storage();
+    slots_ = fresh.slots;
+    ctrl_ = fresh.ctrl;
+    cap_ = fresh.cap;
+    size_ = live;
+    growth_left_ = max_load(cap_) - live;
+    for (std::size_t i = 0; i < old.cap; ++i) {
+      if ((old.ctrl[i] & 0x80) != 0)
+        continue;
+      slot_type& s = old.slots[i];
+      const std::size_t h = s.task->slot_;
+      const std::size_t j = free_index(h);
+      ctrl_[j] = h2(h);
+      std::construct_at(slots_ + j, std::move(s));
+      std::destroy_at(&s);
+    }
+    deallocate(old);
+  }
+
+  // Leaves the table empty and returns what it held.
+  storage release_storage() noexcept {
+    storage s{slots_, ctrl_, cap_};
+    slots_ = nullptr;
+    ctrl_ = nullptr;
+    cap_ = size_ = growth_left_ = 0;
+    return s;
+  }
+
+  // Destroys the live slots of `s` and frees it.
+  static void destroy(storage s) noexcept {
+    for (std::size_t i = 0; i < s.cap; ++i)
+      if ((s.ctrl[i] & 0x80) == 0)
+        std::destroy_at(s.slots + i);
+    deallocate(s);
+  }
+
+  // Frees `s`, whose slots are already destroyed.
+  static void deallocate(storage s) noexcept {
+    if (s.cap == 0)
+      return;
+    std::allocator<slot_type>().deallocate(s.slots, s.cap);
+    std::allocator<std::uint8_t>().deallocate(s.ctrl, s.cap);
+  }
+
+  slot_type* slots_ = nullptr;
+  std::uint8_t* ctrl_ = nullptr;
+  std::size_t cap_ = 0;          // slots: 0 or a power of two >= 8
+  std::size_t size_ = 0;         // live slots
+  std::size_t growth_left_ = 0;  // empty slots usable before the table must grow
+  [[no_unique_address]] Hash hash_;
+  [[no_unique_address]] KeyEqual eq_;
+};
 
 // Iterates a key table as a range of const K&.
 template <class K, class Table>

@@ -27,8 +27,9 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   using const_iterator = typename table_type::const_iterator;
   using delivered_type = std::pair<K, join_result<V>>;
 
-  map_state(std::size_t capacity, const Hash& hash, const KeyEqual& eq)
-      : table_(capacity, slot_hash<K, Hash>(hash), slot_eq<K, KeyEqual>(eq)) {}
+  map_state(std::size_t capacity, const Hash& hash, const KeyEqual& eq) : table_(hash, eq) {
+    table_.reserve(capacity);
+  }
   ~map_state() override { release_index(); }
 
   // join_map::async_join_next
@@ -62,10 +63,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   // memory.
   void release_index() noexcept {
     ids_.clear();
-    table_type table;
-    table.swap(table_);
-    for (const key_slot<K>& s : table)
-      s.task->release();
+    table_.clear_then([](task_header* t) { t->release(); });
   }
 
   bool contains_task(task_id id) {
@@ -78,8 +76,8 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   // null.
   template <class Q>
   task_header* find(const Q& key) const {
-    auto it = table_.find(prehashed<Q>{key, hash(key)});
-    return it == table_.end() ? nullptr : it->task;
+    const key_slot<K>* s = table_.find(key, hash(key));
+    return s ? s->task : nullptr;
   }
 
   // Launches through `launch(hash)`, which creates and posts the task and
@@ -94,13 +92,9 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
     task_header* t = launch(h);
     // From here on nothing throws: the table has room, K moves nothrow.
     ids_.add(t);
-    bool inserted = false;
-    auto it = table_.lazy_emplace(prehashed<K>{key, h}, [&](const auto& ctor) {
-      inserted = true;
-      ctor(std::move(key), t);
-    });
+    auto [s, inserted] = table_.try_emplace(std::move(key), h, t);
     if (!inserted)
-      retire(std::exchange(it->task, t));
+      retire(std::exchange(s->task, t));
     return t;
   }
 
@@ -109,20 +103,16 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   delivered_type take(task_header* t) noexcept {
     task_ref<> list_ref(t);
     task_ref<> table_ref(t);
-    auto it = table_.find(by_task{t});
-    assert(it != table_.end() && "a queued task is always in its map");
-    auto node = table_.extract(it);
+    K key = table_.take_key(table_.find_task(t));
     ids_.erase(t);
-    return delivered_type(std::move(node.value().key), take_result<V>(t));
+    return delivered_type(std::move(key), take_result<V>(t));
   }
 
   // Removes the task `t` (under its key) without aborting it: it runs on and
   // reports to nobody; a keyed join waiting for it completes with not_found.
   void detach(task_header* t) noexcept {
     this->orphan([t](auto&& f) { f(t); }, true);
-    auto it = table_.find(by_task{t});
-    assert(it != table_.end() && "a task found by key is in its map");
-    table_.erase(it);
+    table_.erase(table_.find_task(t));
     ids_.erase(t);
     t->release();  // the table's reference
     this->kick();  // a next-join may find the map empty now
@@ -142,7 +132,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
   }
 
   // Tasks the map holds before its table grows.
-  std::size_t capacity() const noexcept { return tasks_before_growth(table_.capacity()); }
+  std::size_t capacity() const noexcept { return table_.capacity(); }
 
   void reserve(std::size_t n) { table_.reserve(n); }
 
@@ -155,7 +145,7 @@ class map_state final : public group_state<V, map_state<K, V, Hash, KeyEqual>> {
 
   template <class Q>
   std::size_t hash(const Q& key) const {
-    return table_.hash_function().user()(key);
+    return table_.hasher()(key);
   }
 
  private:
