@@ -27,7 +27,7 @@ struct table_task : joinery::detail::task_header {
 struct few_buckets_hash {
   std::size_t operator()(std::uint64_t k) const noexcept { return k % 3; }
 };
-struct constant_hash {
+struct one_value_hash {
   std::size_t operator()(std::uint64_t) const noexcept { return 42; }
 };
 
@@ -118,12 +118,12 @@ TEST_CASE("key_table: behaves as std::unordered_map under random inserts, erases
 
 TEST_CASE("key_table: keys that all hash alike are told apart by equality", "[key_table]") {
   check_against_unordered_map<few_buckets_hash>(300, 30000, 3);
-  check_against_unordered_map<constant_hash>(100, 10000, 4);
+  check_against_unordered_map<one_value_hash>(100, 10000, 4);
 }
 
 TEST_CASE("key_table: a task is found by its stored hash and pointer, whatever its key",
           "[key_table]") {
-  table_fixture<constant_hash> fx;
+  table_fixture<one_value_hash> fx;
   std::vector<table_task*> tasks;
   for (std::uint64_t k = 0; k < 100; ++k)
     tasks.push_back(fx.insert(k));
