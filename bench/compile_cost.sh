@@ -2,8 +2,8 @@
 # Compile cost of joinery for a user's translation unit: the same small
 # program written with plain Asio (bench/compile/plain_asio.cpp), with
 # join_map (join_map.cpp) and with join_set (join_set.cpp), each compiled
-# three times with g++ in two modes (-fsyntax-only; -O2 -c), medians and
-# ratios to plain Asio printed as a table. Also lists the abseil headers
+# three times with g++ in two modes (-fsyntax-only; -O2 -c), medians of
+# user CPU time and ratios to plain Asio printed as a table. Also lists the abseil headers
 # each TU includes (join_set.cpp must include none).
 #
 #   bench/compile_cost.sh [extra compiler flags...]
@@ -24,66 +24,71 @@ cxx=${CXX:-g++}
 rounds=${JOINERY_COMPILE_ROUNDS:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+headers=0
+if [ "${1:-}" = --headers ]; then
+  headers=1
+  shift
+fi
 flags=(-std=c++20 -I"$root/include" "$@")
 
-# Median wall seconds of $rounds compilations of "$@".
-median_time() {
-  local times=()
-  for ((r = 0; r < rounds; r++)); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null
-    t1=$(date +%s.%N)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'
-}
+# User CPU seconds of one compilation of "$@".
+user_time() { { /usr/bin/time -f %U "$@" >/dev/null; } 2>&1 | tail -1; }
 
-if [ "${1:-}" = --headers ]; then
-  shift
+# The median of the numbers on stdin, and their least.
+median() { sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
+least() { sort -g | head -1; }
+
+# Every measurement is of user CPU time, and the rounds are interleaved (each
+# round compiles every file once): this virtual machine's speed drifts by a
+# third over minutes, which a file measured in a block of its own would
+# take for its cost.
+if [ "$headers" = 1 ]; then
   base="$out/plain_includes.hpp"
   grep '^#include' "$root/bench/compile/plain_asio.cpp" >"$base"
-  least_user() {
-    local best=""
-    for ((r = 0; r < rounds; r++)); do
-      local t
-      t=$({ /usr/bin/time -f %U "$cxx" "${flags[@]}" -fsyntax-only "$1" >/dev/null; } 2>&1 | tail -1)
-      best=$(awk -v a="$t" -v b="${best:-1e9}" 'BEGIN { print (a < b) ? a : b }')
-    done
-    echo "$best"
-  }
-  probe() {  # probe <label> <include line or empty>
-    printf '#include "%s"\n%s\n' "$base" "$2" >"$out/probe.cpp"
-    local t
-    t=$(least_user "$out/probe.cpp")
-    printf '| %s | %s | %s |\n' "$1" "$t" "$(awk -v a="$t" -v b="${t0:-$t}" 'BEGIN { printf "%+.2f", a - b }')"
-  }
-  echo "compiler: $("$cxx" --version | head -1); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo
-  echo "| plain_asio.cpp's includes, plus | user s | vs none |"
-  echo "|---|---:|---:|"
-  printf '#include "%s"\n' "$base" >"$out/probe.cpp"
-  t0=$(least_user "$out/probe.cpp")
-  printf '| (nothing) | %s | +0.00 |\n' "$t0"
+  labels=("(nothing)")
+  printf '#include "%s"\n' "$base" >"$out/probe0.cpp"
+  n=1
   for h in absl/hash/hash.h boost/system/result.hpp ranges boost/asio/deferred.hpp \
     boost/asio/compose.hpp boost/asio/thread_pool.hpp joinery/join_set.hpp joinery/join_map.hpp; do
-    probe "<$h>" "#include <$h>"
+    labels+=("<$h>")
+    printf '#include "%s"\n#include <%s>\n' "$base" "$h" >"$out/probe$n.cpp"
+    n=$((n + 1))
+  done
+  for ((r = 0; r < rounds; r++)); do
+    for ((i = 0; i < n; i++)); do
+      user_time "$cxx" "${flags[@]}" -fsyntax-only "$out/probe$i.cpp" >>"$out/t$i"
+    done
+  done
+  echo "compiler: $("$cxx" --version | head -1); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "| plain_asio.cpp's includes, plus | least user s of $rounds | added |"
+  echo "|---|---:|---:|"
+  t0=$(least <"$out/t0")
+  for ((i = 0; i < n; i++)); do
+    t=$(least <"$out/t$i")
+    printf '| %s | %s | %s |\n' "${labels[$i]}" "$t" "$(awk -v a="$t" -v b="$t0" 'BEGIN { printf "%+.2f", a - b }')"
   done
   exit 0
 fi
 
 files=(plain_asio join_map join_set)
 declare -A syn opt absl
+for ((r = 0; r < rounds; r++)); do
+  for f in "${files[@]}"; do
+    src="$root/bench/compile/$f.cpp"
+    user_time "$cxx" "${flags[@]}" -fsyntax-only "$src" >>"$out/$f.syn"
+    user_time "$cxx" "${flags[@]}" -O2 -c "$src" -o "$out/$f.o" >>"$out/$f.opt"
+  done
+done
 for f in "${files[@]}"; do
-  src="$root/bench/compile/$f.cpp"
-  syn[$f]=$(median_time "$cxx" "${flags[@]}" -fsyntax-only "$src")
-  opt[$f]=$(median_time "$cxx" "${flags[@]}" -O2 -c "$src" -o "$out/$f.o")
-  absl[$f]=$("$cxx" "${flags[@]}" -M "$src" | tr ' \\' '\n\n' | grep -c '/absl/' || true)
+  syn[$f]=$(median <"$out/$f.syn")
+  opt[$f]=$(median <"$out/$f.opt")
+  absl[$f]=$("$cxx" "${flags[@]}" -M "$root/bench/compile/$f.cpp" | tr ' \\' '\n\n' | grep -c '/absl/' || true)
 done
 
 echo "compiler: $("$cxx" --version | head -1); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| TU | -fsyntax-only s | ratio | -O2 -c s | ratio | abseil headers |"
+echo "| TU | -fsyntax-only user s | ratio | -O2 -c user s | ratio | abseil headers |"
 echo "|---|---:|---:|---:|---:|---:|"
 for f in "${files[@]}"; do
   rs=$(awk -v a="${syn[$f]}" -v b="${syn[plain_asio]}" 'BEGIN { print a / b }')
