@@ -86,6 +86,7 @@
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/default_hash.hpp>
 #include <joinery/detail/group_owner.hpp>
+#include <joinery/detail/key_iterator.hpp>
 #include <joinery/detail/map_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>

@@ -3,30 +3,23 @@
 #define JOINERY_DETAIL_KEY_TABLE_HPP
 
 // key_table<K, Hash, KeyEqual>: join_map's keys, an open-addressing hash
-// table of {key, task} slots.
-//
-// joinery's own table rather than absl::flat_hash_set: abseil's table is
-// half of what abseil adds to a user's translation unit (only its hash,
-// joinery's default, is kept), and a join_map needs a small part of it.
-// The layout is the one abseil made standard: a control byte per slot
-// (empty, deleted, or 7 bits of the hash), scanned 8 at a time as one word
-// (SWAR), groups of 8 probed triangularly, at most 7/8 of the slots in use.
+// table of {key, task} slots in abseil's layout (docs/internals.md, "The key
+// table"): a control byte per slot (ctrl_group.hpp), groups of 8 probed
+// triangularly, at most 7/8 of the slots live or deleted.
 //
 // Each slot's hash is the user's hash of its key, computed once at spawn
-// and kept in the task (task_header::slot_): when a finished task comes off
-// the ready list its slot is found by (stored hash, task pointer), so the
-// key's hash and equality never run again, and colliding keys (even under a
-// Hash that returns a constant) are told apart by task; growing reuses the
-// stored hashes too. The stored hash is mixed (a multiply by a 64-bit odd
-// constant, folded) before it picks a group, so a weak user hash such as an
-// identity std::hash still spreads over the table.
+// and kept in the task (task_header::slot_): a finished task's slot is found
+// by (stored hash, task pointer), so the key's hash and equality never run
+// again and colliding keys (even under a constant Hash) are told apart by
+// task; rebuilding reuses the stored hashes. The stored hash is mixed (a
+// multiply by a 64-bit odd constant, folded) before it picks a group and a
+// tag, so that a weak user hash (an identity std::hash) still spreads.
 //
 // Erasing leaves a tombstone only when the slot's group has no empty byte
-// (a probe may have passed through the group); tombstones count against
-// the room left and are dropped when the table is rebuilt, in place when at
-// most half of it is live. No operation but reserve/rehash allocates; a
-// failed allocation leaves the table unchanged. Slots never move except
-// when the table is rebuilt, which only reserve/rehash do.
+// (else no probe went past the group); tombstones take room until a
+// rebuild, in place when at most half of the table is live. Only reserve
+// and rehash allocate or move slots; if allocating throws, the table is
+// unchanged.
 
 #include <joinery/detail/ctrl_group.hpp>
 #include <joinery/detail/task.hpp>
@@ -35,7 +28,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -109,11 +101,27 @@ class key_table {
   // absent (second: true). Needs room: reserve(size() + 1) first; then it
   // does not throw (K's move constructor does not).
   std::pair<slot_type*, bool> try_emplace(K&& key, std::size_t h, task_header* t) {
-    if (slot_type* s = find(key, h))
-      return {s, false};
-    if (growth_left_ == 0)
+    // One walk both looks for the key and notes the first free slot on its
+    // way (a spawn is the hot path).
+    std::size_t i = no_slot;
+    slot_type* found = nullptr;
+    if (cap_ != 0) {
+      const std::uint8_t tag = h2(h);
+      auto same_key = [&](const slot_type& s) { return eq_(s.key, key); };
+      walk(h, [&](std::size_t base, std::uint64_t w) {
+        if ((found = match_in(base, w, tag, same_key)) != nullptr)
+          return true;
+        if (const std::uint64_t free = ctrl::match_free(w); i == no_slot && free != 0)
+          i = base + ctrl::first_byte(free);
+        return false;
+      });
+    }
+    if (found)
+      return {found, false};
+    if (i == no_slot || (growth_left_ == 0 && ctrl_[i] == ctrl::empty)) {
       reserve(size_ + 1);  // not reached when the caller reserved
-    const std::size_t i = free_index(h);
+      i = free_index(h);
+    }
     if (ctrl_[i] == ctrl::empty)
       --growth_left_;
     ctrl_[i] = h2(h);
@@ -177,6 +185,8 @@ class key_table {
     std::size_t cap = 0;
   };
 
+  static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
+
   static constexpr std::size_t max_load(std::size_t cap) noexcept { return cap - cap / 8; }
 
   // The smallest table (a power of two, at least one group) holding n keys.
@@ -199,39 +209,58 @@ class key_table {
     return static_cast<std::uint8_t>(mix(h) & 0x7F);
   }
 
-  // The first slot whose control byte matches and for which eq holds, or null.
-  template <class Eq>
-  slot_type* probe(std::size_t h, Eq&& eq) const {
-    if (size_ == 0)
-      return nullptr;
-    const std::uint64_t m = mix(h);
-    const std::uint8_t tag = static_cast<std::uint8_t>(m & 0x7F);
+  // Walks h's probe sequence group by group (triangular: it visits every
+  // group), calling f(first slot of the group, its control word) until f
+  // returns true or a group with an empty byte has been seen. The table has
+  // slots.
+  template <class F>
+  void walk(std::size_t h, F&& f) const {
     const std::size_t gmask = cap_ / 8 - 1;
-    std::size_t g = static_cast<std::size_t>(m >> 7) & gmask;
+    std::size_t g = static_cast<std::size_t>(mix(h) >> 7) & gmask;
     for (std::size_t step = 1;; ++step) {
       const std::uint64_t w = ctrl::load(ctrl_ + g * 8);
-      for (std::uint64_t bits = ctrl::match(w, tag); bits != 0; bits &= bits - 1) {
-        const std::size_t i = g * 8 + ctrl::first_byte(bits);
-        if (eq(slots_[i]))
-          return slots_ + i;
-      }
-      if (ctrl::match_empty(w) != 0)
-        return nullptr;
-      g = (g + step) & gmask;  // triangular: visits every group
+      if (f(g * 8, w) || ctrl::match_empty(w) != 0)
+        return;
+      g = (g + step) & gmask;
     }
+  }
+
+  // In the group at `base` with word w: the first slot tagged h2(h) for
+  // which eq holds, or null.
+  template <class Eq>
+  slot_type* match_in(std::size_t base, std::uint64_t w, std::uint8_t tag, Eq& eq) const {
+    for (std::uint64_t bits = ctrl::match(w, tag); bits != 0; bits &= bits - 1) {
+      slot_type* s = slots_ + base + ctrl::first_byte(bits);
+      if (eq(*s))
+        return s;
+    }
+    return nullptr;
+  }
+
+  // The first slot on h's probe sequence for which eq holds, or null.
+  template <class Eq>
+  slot_type* probe(std::size_t h, Eq&& eq) const {
+    slot_type* found = nullptr;
+    if (size_ != 0) {
+      const std::uint8_t tag = h2(h);
+      walk(h, [&](std::size_t base, std::uint64_t w) {
+        return (found = match_in(base, w, tag, eq)) != nullptr;
+      });
+    }
+    return found;
   }
 
   // The first empty or deleted slot on h's probe sequence (there is one:
   // at most 7/8 of the slots are live or tombstones).
   std::size_t free_index(std::size_t h) const noexcept {
-    const std::size_t gmask = cap_ / 8 - 1;
-    std::size_t g = static_cast<std::size_t>(mix(h) >> 7) & gmask;
-    for (std::size_t step = 1;; ++step) {
-      const std::uint64_t bits = ctrl::match_free(ctrl::load(ctrl_ + g * 8));
+    std::size_t i = no_slot;
+    walk(h, [&i](std::size_t base, std::uint64_t w) noexcept {
+      const std::uint64_t bits = ctrl::match_free(w);
       if (bits != 0)
-        return g * 8 + ctrl::first_byte(bits);
-      g = (g + step) & gmask;
-    }
+        i = base + ctrl::first_byte(bits);
+      return bits != 0;
+    });
+    return i;
   }
 
   // Moves every live slot into a new table of `cap` slots (cap == 0: none).
@@ -239,14 +268,8 @@ class key_table {
   void rebuild(std::size_t cap) {
     storage fresh;
     if (cap != 0) {
-      std::allocator<slot_type> slot_alloc;
-      fresh.slots = slot_alloc.allocate(cap);
-      try {
-        fresh.ctrl = std::allocator<std::uint8_t>().allocate(cap);
-      } catch (...) {
-        slot_alloc.deallocate(fresh.slots, cap);
-        throw;
-      }
+      fresh.slots = std::allocator<slot_type>().allocate(blocks(cap));
+      fresh.ctrl = reinterpret_cast<std::uint8_t*>(fresh.slots + cap);
       fresh.cap = cap;
       std::memset(fresh.ctrl, ctrl::empty, cap);
     }
@@ -289,10 +312,13 @@ class key_table {
 
   // Frees `s`, whose slots are already destroyed.
   static void deallocate(storage s) noexcept {
-    if (s.cap == 0)
-      return;
-    std::allocator<slot_type>().deallocate(s.slots, s.cap);
-    std::allocator<std::uint8_t>().deallocate(s.ctrl, s.cap);
+    if (s.cap != 0)
+      std::allocator<slot_type>().deallocate(s.slots, blocks(s.cap));
+  }
+
+  // One allocation holds `cap` slots, then `cap` control bytes.
+  static std::size_t blocks(std::size_t cap) noexcept {
+    return cap + (cap + sizeof(slot_type) - 1) / sizeof(slot_type);
   }
 
   slot_type* slots_ = nullptr;
@@ -302,36 +328,6 @@ class key_table {
   std::size_t growth_left_ = 0;  // empty slots usable before the table must grow
   [[no_unique_address]] Hash hash_;
   [[no_unique_address]] KeyEqual eq_;
-};
-
-// Iterates a key table as a range of const K&.
-template <class K, class Table>
-class key_iterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = K;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const K*;
-  using reference = const K&;
-
-  key_iterator() = default;
-  explicit key_iterator(typename Table::const_iterator it) : it_(it) {}
-
-  reference operator*() const { return it_->key; }
-  pointer operator->() const { return &it_->key; }
-  key_iterator& operator++() {
-    ++it_;
-    return *this;
-  }
-  key_iterator operator++(int) {
-    key_iterator old = *this;
-    ++it_;
-    return old;
-  }
-  friend bool operator==(const key_iterator& a, const key_iterator& b) { return a.it_ == b.it_; }
-
- private:
-  typename Table::const_iterator it_{};
 };
 
 }  // namespace joinery::detail
