@@ -9,6 +9,7 @@
 #include <joinery/detail/running_ref.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/task.hpp>
+#include <joinery/detail/task_value.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>

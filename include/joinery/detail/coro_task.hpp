@@ -20,6 +20,7 @@
 #include <joinery/detail/serialized_executor.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/task.hpp>
+#include <joinery/detail/task_value.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>

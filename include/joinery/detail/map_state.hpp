@@ -11,6 +11,7 @@
 #include <joinery/detail/join_op.hpp>
 #include <joinery/detail/key_table.hpp>
 #include <joinery/detail/task.hpp>
+#include <joinery/detail/task_value.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 

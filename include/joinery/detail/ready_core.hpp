@@ -106,71 +106,14 @@ class ready_core : public task_sink {
   // slot when counting) or queues it. On success the running reference
   // belongs to the runner or to the queue; if this throws, nothing changed
   // and it is still the caller's.
-  void admit(task_header* t, const deadline_clock::time_point* deadline) {
-    bool start, arm = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (deadline) {
-        deadlines_.reserve_one_more();  // may throw: nothing changed yet
-        deadlines_.push(t, *deadline);
-        if (!armed_ || *deadline < *armed_) {
-          armed_ = *deadline;
-          arm = true;
-        }
-      }
-      start = adm_.can_start_now();
-      if (start) {
-        adm_.take_slot(t);
-      } else {
-        adm_.enqueue(t);
-        add_ref();  // the queued task's reference on its group, as a runner's
-      }
-    }
-    if (arm)
-      sync_timer();
-    if (!start)
-      return;
-    try {
-      t->vtable_->start(t);
-    } catch (...) {
-      bool disarm = false, freed;
-      {
-        std::lock_guard lock(mutex_);
-        if (t->deadline_pos_)
-          disarm = leave_deadlines(t);
-        freed = adm_.give_back(t);
-      }
-      if (freed)
-        promote();
-      if (disarm)
-        sync_timer();
-      throw;
-    }
-  }
+  void admit(task_header* t, const deadline_clock::time_point* deadline);
 
   // Sets the limit (0: none). Raising it starts queued tasks (their first
   // step posted) before it returns, and wakes async_spawn waiters for what
   // is left. The first limit makes the group count the tasks running now
   // (visit(f) calls f(task_header*) for every task the owner holds).
   template <class Visit>
-  void set_limit(std::size_t n, Visit&& visit) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!adm_.counting && n != 0) {
-        adm_.counting = true;
-        visit([this](task_header* t) {
-          // Started or about to be (nothing was queued before counting),
-          // and not reported: it holds a slot until it reports.
-          if (!t->reported_ && !t->orphaned_ && !t->counted_) {
-            t->counted_ = true;
-            ++adm_.running;
-          }
-        });
-      }
-      adm_.limit = n;
-    }
-    promote();
-  }
+  void set_limit(std::size_t n, Visit&& visit);
 
   std::size_t limit() const noexcept {
     std::lock_guard lock(mutex_);
@@ -192,38 +135,14 @@ class ready_core : public task_sink {
 
   // Makes sure the group has its deadline timer, on `ex`, before the first
   // deadline is admitted.
-  void enable_deadlines(const net::any_io_executor& ex) {
-    if (!timer_)
-      timer_ = std::make_unique<deadline_timer>(ex);
-  }
+  void enable_deadlines(const net::any_io_executor& ex);
 
   // Starts queued tasks while slots are free, then wakes async_spawn
   // waiters for the slots left. Any thread. One thread promotes at a time:
   // a start that finishes its task at once (a shut-down executor) reports
   // it and calls this again, which returns, and the promoting thread looks
   // again after each start, so a freed slot is never missed.
-  void promote() noexcept {
-    bool mine = false;
-    for (;;) {
-      task_header* t;
-      waiter_batch wake;
-      {
-        std::lock_guard lock(mutex_);
-        if (mine)
-          promoting_ = mine = false;
-        else if (promoting_)
-          return;
-        t = closed_ ? nullptr : adm_.next_to_start();
-        if (t)
-          promoting_ = mine = true;
-        else
-          claim_spawners(wake);
-      }
-      if (!t)
-        return wake.post(*this);
-      start_queued(t);
-    }
-  }
+  void promote() noexcept;
 
   // --- The owner (its thread) --------------------------------------------
 
@@ -272,56 +191,7 @@ class ready_core : public task_sink {
   // one leaves the queue: with `start_queued` (detached) it starts at once,
   // outside the group; otherwise (replaced) it is aborted and never runs.
   template <class ForEach>
-  void orphan(ForEach&& for_each, bool start_queued) noexcept {
-    task_header* drop_list = nullptr;
-    task_header* unqueued = nullptr;
-    waiter_batch wake;
-    bool freed = false, disarm = false;
-    {
-      std::lock_guard lock(mutex_);
-      for_each([&](task_header* t) {
-        if (t->orphaned_)
-          return;
-        t->orphaned_ = true;
-        // A keyed join waiting for it no longer holds a task of the group,
-        // though its completion is still to run: count it out now, or a
-        // next-join would take the group for empty (the replacing task is
-        // nobody's to wait for).
-        if (t->key_wait_.busy())
-          keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
-        wake.add(t->key_wait_.claim(), t);
-        freed |= adm_.give_back(t);
-        if (t->deadline_pos_)
-          disarm |= leave_deadlines(t);
-        if (adm_.dequeue(t)) {
-          t->ready_hook_.next = unqueued;  // unlinked: the hook may chain
-          unqueued = t;
-        } else if (on_ready_list(t)) {
-          ready_.erase(t);
-          t->ready_hook_.next = drop_list;
-          drop_list = t;
-        }
-      });
-    }
-    wake.post(*this);
-    while (task_header* t = unqueued) {
-      unqueued = std::exchange(t->ready_hook_.next, nullptr);
-      if (start_queued) {
-        this->start_queued(t);
-      } else {
-        t->abort_quietly();  // not queued any more: only marks it
-        t->vtable_->finish_unstarted(t);
-      }
-    }
-    if (freed)
-      promote();
-    if (disarm)
-      sync_timer();
-    while (task_header* t = drop_list) {
-      drop_list = std::exchange(t->ready_hook_.next, nullptr);
-      drop(t);
-    }
-  }
+  void orphan(ForEach&& for_each, bool start_queued) noexcept;
 
   // Closes the group: later reports are dropped, finished tasks are freed,
   // queued tasks are aborted (they never run), deadlines are forgotten, and
@@ -329,40 +199,7 @@ class ready_core : public task_sink {
   // for_each(f) visits, the async_spawn waiters) complete with
   // operation_aborted.
   template <class ForEach>
-  void close(ForEach&& for_each) noexcept {
-    task_header* ready;
-    task_header* queued;
-    waiter_batch wake;
-    bool disarm;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      ready = ready_.release_all();
-      queued = adm_.queue.release_all();
-      for (task_header* t = queued; t; t = t->ready_hook_.next)
-        t->state_.fetch_and(~queued_bit, std::memory_order_acq_rel);
-      wake.add(next_.claim(), nullptr);
-      for_each([&](task_header* t) { wake.add(t->key_wait_.claim(), t); });
-      adm_.spawners.claim_all([&](waiter* w) { wake.add_spawner(w); });
-      disarm = !deadlines_.empty() || armed_;
-      deadlines_.clear();
-      armed_.reset();
-    }
-    wake.post(*this);
-    if (disarm)
-      sync_timer();
-    while (task_header* t = queued) {
-      queued = std::exchange(t->ready_hook_.next, nullptr);
-      t->ready_hook_.prev = nullptr;
-      t->abort_quietly();
-      t->vtable_->finish_unstarted(t);
-    }
-    while (task_header* t = ready) {
-      ready = std::exchange(t->ready_hook_.next, nullptr);
-      t->ready_hook_.prev = nullptr;
-      drop(t);
-    }
-  }
+  void close(ForEach&& for_each) noexcept;
 
   // Posts the claimed wait `w`; out of memory, leaves it registered so that
   // the next news wakes it again, instead of losing it.
@@ -458,42 +295,16 @@ class ready_core : public task_sink {
   // Caller holds mutex_. Wakes async_spawn waiters, in order, one per slot
   // they may take now; each holds its slot (reserved) until its completion
   // runs.
-  void claim_spawners(waiter_batch& wake) noexcept {
-    for (std::size_t free = adm_.free_for_spawners(); free > 0; --free) {
-      waiter* w = adm_.spawners.claim_first();
-      if (!w)
-        return;
-      w->reserved_ = true;
-      ++adm_.reserved;
-      wake.add_spawner(w);
-    }
-  }
+  void claim_spawners(waiter_batch& wake) noexcept;
 
   // Starts the task `t`, taken out of the queue (with the queue's running
   // reference and its reference on this core). If it cannot be posted, it
   // is reported with the exception (std::bad_alloc) as its outcome.
-  void start_queued(task_header* t) noexcept {
-    try {
-      t->vtable_->start(t);
-    } catch (...) {
-      t->set_exception(std::current_exception());
-      t->vtable_->finish_unstarted(t);  // hands over both references
-      return;
-    }
-    // The runner took its own reference on us. Ours is never the last:
-    // whoever calls this holds one (the owner, a finishing task, the timer).
-    release();
-  }
+  void start_queued(task_header* t) noexcept;
 
   // Caller holds mutex_. `t` (in the heap) leaves it; true when the heap is
   // now empty and the timer must be disarmed.
-  bool leave_deadlines(task_header* t) noexcept {
-    deadlines_.erase(t);
-    if (!deadlines_.empty() || !armed_)
-      return false;
-    armed_.reset();
-    return true;
-  }
+  bool leave_deadlines(task_header* t) noexcept;
 
   // The handler of the group's timer; holds a reference on the core.
   struct deadline_handler {
@@ -504,60 +315,11 @@ class ready_core : public task_sink {
   // Brings the timer in line with `armed_`: waits for it, or is cancelled
   // when nothing is due. Any thread, without the lock. Out of memory, the
   // timer stays as it was and a deadline may fire late (at the next arming).
-  void sync_timer() noexcept {
-    deadline_timer* dt = timer_.get();  // created before the first deadline
-    if (!dt)
-      return;
-    std::lock_guard timer_lock(dt->mutex);
-    if (!dt->timer)
-      return;  // its context shut down (deadlines.hpp)
-    std::optional<deadline_clock::time_point> when;
-    {
-      std::lock_guard lock(mutex_);
-      if (!closed_)
-        when = armed_;
-    }
-    try {
-      if (!when) {
-        dt->timer->cancel();
-        return;
-      }
-      dt->timer->expires_at(*when);
-      dt->timer->async_wait(deadline_handler{counted_ref<ready_core>::share(this)});
-    } catch (...) {
-    }
-  }
+  void sync_timer() noexcept;
 
   // The timer fired (or was cancelled: ec): times out every task due, then
   // arms for the next deadline.
-  void on_deadline(boost::system::error_code ec) noexcept {
-    if (ec)
-      return;  // re-armed, disarmed, or the group closed
-    const deadline_clock::time_point now = deadline_clock::now();
-    for (;;) {
-      task_ref<> due;
-      {
-        std::lock_guard lock(mutex_);
-        if (closed_)
-          return;
-        task_header* t = deadlines_.pop_due(now);
-        if (!t) {
-          armed_.reset();
-          if (!deadlines_.empty())
-            armed_ = deadlines_.earliest();
-          break;
-        }
-        due = task_ref<>::share(t);
-      }
-      try {
-        due->time_out();
-      } catch (...) {
-        // Out of memory emitting the abort: the task is marked timed out
-        // and is reported so when it ends.
-      }
-    }
-    sync_timer();
-  }
+  void on_deadline(boost::system::error_code ec) noexcept;
 
   mutable spin_mutex mutex_;
   // --- Guarded by mutex_. --------------------------------------------------
@@ -578,5 +340,10 @@ class ready_core : public task_sink {
 };
 
 }  // namespace joinery::detail
+
+// Members defined in headers of their own: admission and deadlines; the
+// owner orphaning tasks and closing the group.
+#include <joinery/detail/ready_core_admission.hpp>
+#include <joinery/detail/ready_core_owner.hpp>
 
 #endif  // JOINERY_DETAIL_READY_CORE_HPP

@@ -22,6 +22,7 @@
 #include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/intrusive_list.hpp>
 #include <joinery/detail/spin_lock.hpp>
+#include <joinery/detail/task_sink.hpp>
 #include <joinery/detail/waiters.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
@@ -39,42 +40,6 @@
 namespace joinery::detail {
 
 class task_header;
-
-// Where a finished task reports: its group's core (group_core.hpp). The
-// sink is reference counted; each launched task holds one reference on it
-// until it has reported.
-class task_sink {
- public:
-  task_sink(const task_sink&) = delete;
-  task_sink& operator=(const task_sink&) = delete;
-
-  void add_ref() noexcept {
-    // Relaxed: a new reference is always made from an existing one, which
-    // already keeps the object alive (the usual shared_ptr argument).
-    refs_.fetch_add(1, std::memory_order_relaxed);
-  }
-  void release() noexcept {
-    // acq_rel: the releasing thread's writes happen before the destructor.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      delete this;
-  }
-
-  // A finished task's last act, on any thread. Takes over the task's
-  // running reference. Never throws.
-  virtual void take_finished(task_header* t) noexcept = 0;
-
-  // The queued task `t` (queued_bit) was aborted, on any thread: takes it
-  // out of the queue. True when it was still there; the caller then owns
-  // the queue's running reference and finishes the task unstarted.
-  virtual bool dequeue_aborted(task_header* t) noexcept = 0;
-
- protected:
-  task_sink() noexcept = default;
-  virtual ~task_sink() = default;
-
- private:
-  std::atomic<std::uint32_t> refs_{1};
-};
 
 // Bits of task_header::state_.
 inline constexpr std::uint32_t abort_bit = 1;  // abort() was called
@@ -350,78 +315,6 @@ class task_header {
 // Owns a reference to a task_header (or a type derived from it).
 template <class T = task_header>
 using task_ref = counted_ref<T>;
-
-// Storage for the task's value; empty for void.
-template <class V>
-class task_value : public task_header {
- public:
-  using output_type = V;
-
-  template <class U>
-  void set_value(U&& u) {
-    ::new (static_cast<void*>(&value_)) V(std::forward<U>(u));
-    outcome_ = outcome::value;
-  }
-
-  // The outcome as a join_result. Called once, by the group, after the
-  // task finished. V is nothrow-move-constructible (the groups require it),
-  // so moving the value out cannot fail half-way.
-  join_result<V> take_result() noexcept {
-    if (outcome_ != outcome::value)
-      return join_result<V>(boost::system::in_place_error, error());
-    // The moved-from value goes as soon as the result is built (not when the
-    // last abort_handle lets go of the record).
-    struct discard_after {
-      task_value* self;
-      ~discard_after() { do_discard_value(self); }
-    } guard{this};
-    return join_result<V>(boost::system::in_place_value, std::move(value_));
-  }
-
- protected:
-  task_value(const task_vtable* vt, bool interruptible) noexcept : task_header(vt, interruptible) {}
-  ~task_value() {
-    if (outcome_ == outcome::value)
-      value_.~V();
-  }
-
-  static void do_discard_value(task_header* h) noexcept {
-    auto* self = static_cast<task_value*>(h);
-    self->value_.~V();
-    self->outcome_ = outcome::none;
-  }
-
- private:
-  union {
-    V value_;
-  };
-};
-
-template <>
-class task_value<void> : public task_header {
- public:
-  using output_type = void;
-
-  void set_value() noexcept { outcome_ = outcome::value; }
-
-  join_result<void> take_result() noexcept {
-    if (outcome_ == outcome::value)
-      return {};
-    return join_result<void>(boost::system::in_place_error, error());
-  }
-
- protected:
-  task_value(const task_vtable* vt, bool interruptible) noexcept : task_header(vt, interruptible) {}
-  ~task_value() = default;
-
-  static void do_discard_value(task_header* h) noexcept { h->outcome_ = outcome::none; }
-};
-
-// The outcome of the finished task `t` of a group producing V.
-template <class V>
-join_result<V> take_result(task_header* t) noexcept {
-  return static_cast<task_value<V>*>(t)->take_result();
-}
 
 }  // namespace joinery::detail
 
