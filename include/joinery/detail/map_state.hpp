@@ -15,7 +15,6 @@
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
-#include <cassert>
 #include <cstddef>
 #include <utility>
 
