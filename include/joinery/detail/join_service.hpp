@@ -10,9 +10,22 @@
 // coroutine suspended in async_join_next would outlive its io_context (and,
 // if it owns the map, leak in a cycle with it).
 //
+// It also keeps the context's destruction from overtaking a completion
+// being posted to it from a thread that does not run it (a blocking task's
+// pool thread delivering to a parked join). Asio's scheduler enqueues a post
+// under its lock and signals its condition variable after unlocking: the
+// context's own thread may run the completion, see run() return and destroy
+// the context (its condition variable) while the posting thread has yet to
+// signal. The user cannot wait for that thread, so the service does: a
+// parked wait's post is counted (post_scope), and shutdown() waits for the
+// count to drop to zero. The post is counted from before it enqueues, so the
+// count is up before the completion can run; a context destroyed while a
+// post is still racing to it otherwise (not by run() running out of work)
+// is a use of a destroyed context, as with any Asio post.
+//
 // Locking: this service's mutex, then a group's lock (inside
 // waiter::abandon), never the reverse. Waits link and unlink themselves
-// without holding a group's lock.
+// without holding a group's lock. posts_mutex_ is a leaf.
 
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/intrusive_list.hpp>
@@ -21,6 +34,9 @@
 #include <boost/asio/execution.hpp>
 #include <boost/asio/execution_context.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 namespace joinery::detail {
@@ -58,9 +74,56 @@ class join_service final : public net::execution_context::service {
     w->service_.store(nullptr, std::memory_order_relaxed);
   }
 
+  // Counts one post of a parked wait's completion in flight to the context
+  // of `svc` (may be null: the wait never linked, and is not counted).
+  class post_scope {
+   public:
+    explicit post_scope(join_service* svc) noexcept : svc_(svc) {
+      if (svc_)
+        svc_->posts_.fetch_add(post_unit, std::memory_order_acq_rel);
+    }
+    post_scope(const post_scope&) = delete;
+    post_scope& operator=(const post_scope&) = delete;
+    ~post_scope() {
+      if (svc_)
+        svc_->end_post();
+    }
+
+   private:
+    join_service* svc_;
+  };
+
  private:
+  // posts_: the count of posts in flight (in units of post_unit) and
+  // shutdown_waiting, set once shutdown() waits for them. Without the flag a
+  // post ends by one compare-exchange and never touches the service again
+  // (it may be destroyed at once); with it, under posts_mutex_, so that
+  // shutdown() cannot miss the last one or return before it is done.
+  static constexpr std::uint32_t shutdown_waiting = 1;
+  static constexpr std::uint32_t post_unit = 2;
+
+  void end_post() noexcept {
+    std::uint32_t cur = posts_.load(std::memory_order_acquire);
+    while (!(cur & shutdown_waiting)) {
+      if (posts_.compare_exchange_weak(cur, cur - post_unit, std::memory_order_acq_rel))
+        return;
+    }
+    std::lock_guard lock(posts_mutex_);
+    if (posts_.fetch_sub(post_unit, std::memory_order_acq_rel) - post_unit == shutdown_waiting)
+      posts_done_.notify_all();  // under the lock: shutdown() wakes after we let go
+  }
+
+  void wait_for_posts() noexcept {
+    if (posts_.fetch_or(shutdown_waiting, std::memory_order_acq_rel) == 0)
+      return;
+    std::unique_lock lock(posts_mutex_);
+    posts_done_.wait(lock,
+                     [this] { return posts_.load(std::memory_order_acquire) == shutdown_waiting; });
+  }
+
   // Destroys (without invoking) every wait still parked; waits already
-  // woken are in the context's queues and die with them.
+  // woken are in the context's queues and die with them. Then waits for
+  // posts in flight to this context (post_scope) to leave Asio's post.
   void shutdown() override {
     intrusive_list<waiter, &waiter::service_hook_> doomed;
     {
@@ -75,11 +138,16 @@ class join_service final : public net::execution_context::service {
     // and with it a map whose destructor locks its group.
     while (waiter* w = doomed.pop_front())
       w->abandon();
+    wait_for_posts();
   }
 
   std::mutex mutex_;
   intrusive_list<waiter, &waiter::service_hook_> waits_;
   bool shut_down_ = false;
+
+  std::atomic<std::uint32_t> posts_{0};
+  std::mutex posts_mutex_;
+  std::condition_variable posts_done_;
 };
 
 // The execution context of an executor of either Asio model.

@@ -151,6 +151,9 @@ class pending_op : public waiter {
   // touched again.
   static void do_post(waiter* base) {
     auto* self = static_cast<Derived*>(base);
+    // Read before the post: once it is enqueued the completion may run and
+    // unlink the wait. The scope outlives the post (join_service.hpp).
+    join_service::post_scope in_flight(self->service_.load(std::memory_order_acquire));
     bool dropped;
     {
       handover_scope scope(self);
