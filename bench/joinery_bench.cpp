@@ -102,8 +102,9 @@ struct options {
   int threads = 2;
   bool concrete = false;
   // The single-threaded workloads on an io_context with the default
-  // concurrency hint: joinery cannot tell it is run by one thread and gives
-  // every task a strand of its own (the cost of its thread-safety design).
+  // concurrency hint: joinery cannot tell it is run by one thread and
+  // serializes every task with its run lock (the cost of its thread-safety
+  // design; the option keeps its first name, from when that was a strand).
   bool strands = false;
 };
 

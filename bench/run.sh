@@ -278,8 +278,8 @@ rows=(
   "W6 (2 threads)|w6|100000|--threads 2"
 )
 strand_rows=(
-  "W1 per-task strands|w1|100000|--strands"
-  "W2 per-task strands|w2|100000|--strands"
+  "W1 default hint|w1|100000|--strands"
+  "W2 default hint|w2|100000|--strands"
 )
 concrete_rows=(
   "W1 concrete|w1|100000|--executor concrete"
@@ -426,11 +426,19 @@ for w in w1 w2; do
   done
 done
 echo
-echo "### The cost of per-task strands: W1/W2 on an io_context with the default concurrency hint"
-echo "(joinery cannot tell it is single-threaded and gives each task a strand; compare the W1/W2 rows"
-echo "above, run on an io_context constructed with hint 1)"
+echo "### W1/W2 on an io_context with the default concurrency hint (--strands)"
+echo "(joinery cannot tell it is single-threaded and serializes each task with its run lock, a thin"
+echo "executor wrapper; every impl pays Asio's own locking; compare the W1/W2 rows above, hint 1)"
 echo
 table "${strand_rows[@]}"
+echo
+echo "Default hint over hint 1, ns/task (target for joinery: <= 1.1):"
+for w in W1 W2; do
+  for impl in joinery rawsig; do
+    awk -v w="$w" -v i="$impl" -v a="$(median "$w default hint 100000" "$impl" 3)" \
+      -v b="$(median "$w 100000" "$impl" 3)" 'BEGIN { printf "  %s %s: %.2f\n", w, i, a / b }'
+  done
+done
 echo
 echo "### W1/W2 with tasks typed on io_context::executor_type (--executor concrete)"
 echo
