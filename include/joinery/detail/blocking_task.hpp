@@ -6,6 +6,7 @@
 // Aborted before it starts, it never runs; once started it runs to
 // completion and keeps its value (it cannot be interrupted).
 
+#include <joinery/detail/join_service.hpp>
 #include <joinery/detail/running_ref.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/task.hpp>
@@ -86,6 +87,12 @@ class blocking_runner {
   explicit blocking_runner(running_ref<Task> running) noexcept : running_(std::move(running)) {}
   void operator()() {
     running_.get()->run();
+    // What finishing starts or wakes is posted to contexts this pool thread
+    // does not run: marked, so that those posts are counted (join_service.hpp).
+    struct on_pool_scope {
+      bool outer = std::exchange(finishing_on_pool(), true);
+      ~on_pool_scope() { finishing_on_pool() = outer; }
+    } scope;
     running_.finish();
   }
 

@@ -15,6 +15,7 @@
 
 #include <joinery/detail/asio_internals.hpp>
 #include <joinery/detail/executor_target.hpp>
+#include <joinery/detail/join_service.hpp>
 #include <joinery/detail/running_ref.hpp>
 #include <joinery/detail/serial_executor.hpp>
 #include <joinery/detail/serialized_executor.hpp>
@@ -234,6 +235,11 @@ void coro_task<V, E, Fn>::do_start(task_header* h) {
         return coro_launcher<E>(t, &control, run_coro_task(running_ref<coro_task>(t)));
       },
       [&control](coro_launcher<E>&& launcher) {
+        // Started by a blocking task finishing on its pool thread: count the
+        // post, so that the context is not destroyed under it
+        // (join_service.hpp).
+        join_service::post_scope in_flight(finishing_on_pool() ? join_service_of(control.executor())
+                                                               : nullptr);
         post_direct(control.executor(), std::move(launcher));
       });
 }

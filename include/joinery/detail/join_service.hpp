@@ -10,9 +10,9 @@
 // coroutine suspended in async_join_next would outlive its io_context (and,
 // if it owns the map, leak in a cycle with it).
 //
-// It also keeps the context's destruction from overtaking a completion
-// being posted to it from a thread that does not run it (a blocking task's
-// pool thread delivering to a parked join). Asio's scheduler enqueues a post
+// It also keeps the context's destruction from overtaking a post to it from
+// a thread that does not run it: a blocking task's pool thread delivering to
+// a parked join, or starting a queued coroutine task as it leaves. Asio's scheduler enqueues a post
 // under its lock and signals its condition variable after unlocking: the
 // context's own thread may run the completion, see run() return and destroy
 // the context (its condition variable) while the posting thread has yet to
@@ -74,8 +74,9 @@ class join_service final : public net::execution_context::service {
     w->service_.store(nullptr, std::memory_order_relaxed);
   }
 
-  // Counts one post of a parked wait's completion in flight to the context
-  // of `svc` (may be null: the wait never linked, and is not counted).
+  // Counts one post in flight to the context of `svc`: a parked wait's
+  // completion, or a task's start from a pool thread. `svc` may be null (a
+  // wait that never linked): then nothing is counted.
   class post_scope {
    public:
     explicit post_scope(join_service* svc) noexcept : svc_(svc) {
@@ -157,6 +158,27 @@ net::execution_context& context_of(const Executor& ex) {
     return net::query(ex, net::execution::context);
   else
     return ex.context();
+}
+
+// The join_service of the context `ex` runs on, for a post_scope; null when
+// it cannot be had (out of memory): that post then goes uncounted.
+template <class Executor>
+join_service* join_service_of(const Executor& ex) noexcept {
+  try {
+    return &net::use_service<join_service>(context_of(ex));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// True while this thread is a blocking task's pool thread finishing its task
+// (blocking_task.hpp). A coroutine task it starts then (a queued task
+// admitted as the blocking one leaves) is posted to a context this thread
+// does not run, and that post is counted (post_scope) as a join's is.
+JOINERY_NOINLINE inline bool& finishing_on_pool() noexcept {
+  static thread_local bool on = false;
+  JOINERY_COMPILER_BARRIER();
+  return on;
 }
 
 }  // namespace joinery::detail
