@@ -24,6 +24,14 @@
 #define JOINERY_COMPILER_BARRIER() ((void)0)
 #endif
 
+// A hint to start loading the cache line at p (key_table.hpp); no effect on
+// what the program does.
+#if defined(__GNUC__) || defined(__clang__)
+#define JOINERY_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define JOINERY_PREFETCH(p) ((void)(p))
+#endif
+
 namespace joinery::detail {
 
 namespace net = boost::asio;
