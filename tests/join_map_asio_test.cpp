@@ -259,6 +259,23 @@ TEST_CASE(
   CHECK(destroyed.load());
 }
 
+namespace {
+
+// Runs `rounds` rounds, each on a fresh io_context destroyed as soon as its
+// run returns; `body(ioc, round, joined)` is the round's coroutine, counting
+// the results it joined. Returns that count.
+template <class Body>
+int rounds_destroying_the_context(int rounds, Body body) {
+  int joined = 0;
+  for (int round = 0; round < rounds; ++round) {
+    net::io_context ioc(1);
+    co_run(ioc, [&]() -> awaitable<void> { co_await body(ioc, round, joined); });
+  }
+  return joined;
+}
+
+}  // namespace
+
 TEST_CASE(
     "join_map: a blocking task's result joined and its io_context destroyed at once, "
     "200 rounds, touches no destroyed context",
@@ -267,17 +284,14 @@ TEST_CASE(
   // join's completion, the io_context's thread runs it, run() returns and
   // the context is destroyed while the pool thread may still be in Asio's
   // post. TSan and ASan watch it; every result is delivered.
-  int joined = 0;
-  for (int round = 0; round < 200; ++round) {
-    net::io_context ioc(1);
-    co_run(ioc, [&]() -> awaitable<void> {
-      int_map map(ioc.get_executor());
-      map.spawn_blocking(round, [round] { return round; });
-      auto next = co_await map.async_join_next();
-      if (next && next->second.has_value() && next->second.value() == round)
-        ++joined;
-    });
-  }
+  const int joined = rounds_destroying_the_context(
+      200, [](net::io_context& ioc, int round, int& count) -> awaitable<void> {
+        int_map map(ioc.get_executor());
+        map.spawn_blocking(round, [round] { return round; });
+        auto next = co_await map.async_join_next();
+        if (next && next->second.has_value() && next->second.value() == round)
+          ++count;
+      });
   CHECK(joined == 200);
 }
 
@@ -289,19 +303,16 @@ TEST_CASE(
   // finishes; its start is then posted from the pool thread, which may still
   // be inside Asio's post when the io_context's thread has run the task,
   // joined both and destroyed the context. TSan and ASan watch it.
-  int joined = 0;
-  for (int round = 0; round < 200; ++round) {
-    net::io_context ioc(1);
-    co_run(ioc, [&]() -> awaitable<void> {
-      int_map map(ioc.get_executor());
-      map.set_concurrency_limit(1);
-      map.spawn_blocking(1, [] { return 1; });
-      map.spawn(2, value_now(2));
-      while (auto next = co_await map.async_join_next())
-        if (next->second.has_value() && next->second.value() == next->first)
-          ++joined;
-    });
-  }
+  const int joined = rounds_destroying_the_context(
+      200, [](net::io_context& ioc, int, int& count) -> awaitable<void> {
+        int_map map(ioc.get_executor());
+        map.set_concurrency_limit(1);
+        map.spawn_blocking(1, [] { return 1; });
+        map.spawn(2, value_now(2));
+        while (auto next = co_await map.async_join_next())
+          if (next->second.has_value() && next->second.value() == next->first)
+            ++count;
+      });
   CHECK(joined == 400);
 }
 
