@@ -12,16 +12,17 @@
 //
 // It also keeps the context's destruction from overtaking a post to it from
 // a thread that does not run it: a blocking task's pool thread delivering to
-// a parked join, or starting a queued coroutine task as it leaves. Asio's scheduler enqueues a post
-// under its lock and signals its condition variable after unlocking: the
-// context's own thread may run the completion, see run() return and destroy
-// the context (its condition variable) while the posting thread has yet to
-// signal. The user cannot wait for that thread, so the service does: a
-// parked wait's post is counted (post_scope), and shutdown() waits for the
-// count to drop to zero. The post is counted from before it enqueues, so the
-// count is up before the completion can run; a context destroyed while a
-// post is still racing to it otherwise (not by run() running out of work)
-// is a use of a destroyed context, as with any Asio post.
+// a parked join, or starting a queued coroutine task as it leaves. Asio's
+// scheduler enqueues a post under its lock and signals its condition
+// variable after unlocking: the context's own thread may run what was
+// posted, see run() return and destroy the context (its condition variable)
+// while the posting thread has yet to signal. The user cannot wait for that
+// thread, so the service does: such posts are counted (post_scope), and
+// shutdown() waits for the count to drop to zero. A post is counted from
+// before it enqueues, so the count is up before what it posts can run; a
+// context destroyed while a post still races to it otherwise (not by run()
+// running out of work) is a use of a destroyed context, as with any Asio
+// post.
 //
 // Locking: this service's mutex, then a group's lock (inside
 // waiter::abandon), never the reverse. Waits link and unlink themselves
