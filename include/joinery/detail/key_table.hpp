@@ -209,16 +209,19 @@ class key_table {
     return static_cast<std::uint8_t>(mix(h) & 0x7F);
   }
 
+  // The group h's probe sequence starts at (the table has slots).
+  std::size_t first_group(std::size_t h) const noexcept {
+    return static_cast<std::size_t>(mix(h) >> 7) & (cap_ / 8 - 1);
+  }
+
   // Walks h's probe sequence group by group (triangular: it visits every
   // group), calling f(first slot of the group, its control word) until f
-  // returns true or a group with an empty byte has been seen. The table has
-  // slots.
+  // returns true or a group with an empty byte has been seen.
   template <class F>
   void walk(std::size_t h, F&& f) const {
     const std::size_t gmask = cap_ / 8 - 1;
-    std::size_t g = static_cast<std::size_t>(mix(h) >> 7) & gmask;
-    // Its slots are read or written next: overlap their miss with the word's.
-    JOINERY_PREFETCH(slots_ + g * 8);
+    std::size_t g = first_group(h);
+    JOINERY_PREFETCH(slots_ + g * 8);  // read or written next: overlap the misses
     for (std::size_t step = 1;; ++step) {
       const std::uint64_t w = ctrl::load(ctrl_ + g * 8);
       if (f(g * 8, w) || ctrl::match_empty(w) != 0)
@@ -282,20 +285,18 @@ class key_table {
     cap_ = fresh.cap;
     size_ = live;
     growth_left_ = max_load(cap_) - live;
-    // Each move reads a task record (the stored hash) and writes a random
-    // group of the new table, both cache misses at scale: prefetching records
-    // 16 entries ahead and groups 8 ahead overlaps them.
+    // Each move reads a task record (its hash) and writes a random group, both
+    // misses at scale: prefetch records 16 entries ahead, groups 8 ahead.
     const auto live_at = [&old](std::size_t i) { return i < old.cap && !(old.ctrl[i] & 0x80); };
     for (std::size_t i = 0; i < old.cap; ++i) {
       if (live_at(i + 16))
         JOINERY_PREFETCH(old.slots[i + 16].task);
       if (live_at(i + 8)) {
-        const auto g =
-            static_cast<std::size_t>(mix(old.slots[i + 8].task->slot_) >> 7) & (cap_ / 8 - 1);
+        const std::size_t g = first_group(old.slots[i + 8].task->slot_);
         JOINERY_PREFETCH(ctrl_ + g * 8);
         JOINERY_PREFETCH(slots_ + g * 8);
       }
-      if ((old.ctrl[i] & 0x80) != 0)
+      if (!live_at(i))
         continue;
       slot_type& s = old.slots[i];
       const std::size_t h = s.task->slot_;
