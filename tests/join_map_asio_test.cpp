@@ -238,13 +238,13 @@ TEST_CASE(
     "from another thread",
     "[join_map][blocking][lifetime]") {
   // A blocking pool thread posting a parked join's completion is counted by
-  // the context's join_service from before it enqueues until Asio's post has
+  // the context's context_service from before it enqueues until Asio's post has
   // returned (Asio signals its condition variable after unlocking: the
   // context's thread may already have run the completion). Destruction must
   // not overtake the poster.
   auto ioc = std::make_unique<net::io_context>();
-  auto& svc = net::use_service<joinery::detail::join_service>(*ioc);
-  std::optional<joinery::detail::join_service::post_scope> in_flight(std::in_place, &svc);
+  auto& svc = net::use_service<joinery::detail::context_service>(*ioc);
+  std::optional<joinery::detail::context_service::post_scope> in_flight(std::in_place, &svc);
   std::atomic<bool> destroyed{false};
   std::thread destroyer([&] {
     ioc.reset();

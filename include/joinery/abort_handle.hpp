@@ -10,10 +10,10 @@
 // destroyed: abort() then simply has no effect on a finished task.
 // Thread-safe: any thread may call abort() or is_finished() at any time.
 
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/group_core.hpp>
 #include <joinery/detail/task.hpp>
 #include <joinery/task_id.hpp>
-
-#include <boost/asio/cancellation_type.hpp>
 
 namespace joinery {
 
@@ -51,7 +51,7 @@ class abort_handle {
   // has finished, was aborted, or is a blocking task does nothing, and a
   // later terminal abort still works. Each call emits again. Throws
   // std::bad_alloc only if the emit cannot be posted.
-  void abort(boost::asio::cancellation_type type) const {
+  void abort(asio::cancellation_type type) const {
     if (task_)
       task_->abort(type);
   }

@@ -6,17 +6,21 @@
 //
 // A join completes with an error_code only when the *wait* went wrong; a
 // task's own failure travels in its join_result. joinery completes with
-// Asio's codes, because that is what Asio users compare against:
-//   - boost::asio::error::operation_aborted: the wait was cancelled, or the
-//     group was destroyed while it waited;
-//   - boost::asio::error::already_started: another wait of the same kind is
+// Asio's codes, because that is what Asio users compare against (`asio` is
+// boost::asio, or ::asio with JOINERY_STANDALONE_ASIO):
+//   - asio::error::operation_aborted: the wait was cancelled, or the group
+//     was destroyed while it waited;
+//   - asio::error::already_started: another wait of the same kind is
 //     pending (one async_join_next per group, one async_join per key, one
 //     async_wait per join_handle);
-//   - boost::asio::error::not_found: there is nothing to wait for (a key that
-//     is not in the map, a join_handle whose outcome was already delivered).
-// Every such code carries a source location whose function is the joinery
-// operation that returned it, so ec.what() says which
-// ("... [system:114 at ... in function 'joinery::join_map::async_join_next']").
+//   - asio::error::not_found: there is nothing to wait for (a key that is
+//     not in the map, a join_handle whose outcome was already delivered);
+//   - asio::error::no_memory: async_spawn could not spawn its task when its
+//     slot came.
+// With Boost, every such code carries a source location whose function is
+// the joinery operation that returned it, so ec.what() says which
+// ("... [system:114 at ... in function 'joinery::join_map::async_join_next']");
+// std::error_code (standalone Asio) has no room for it.
 //
 // The conditions below name the two that Asio's generic messages do not
 // explain, and compare equal to the Asio code joinery returns for them:
@@ -27,10 +31,7 @@
 // never completes with a code of this category, so that comparisons with
 // Asio's codes keep working.
 
-#include <boost/asio/error.hpp>
-#include <boost/system/error_category.hpp>
-#include <boost/system/error_code.hpp>
-#include <boost/system/error_condition.hpp>
+#include <joinery/detail/config.hpp>
 
 #include <string>
 #include <type_traits>
@@ -41,19 +42,19 @@ enum condition {
   // A second wait of the same kind while one is pending: a second
   // async_join_next (or async_join_next_with_id) on a group, a second
   // async_join on the same key, a second async_wait on a join_handle.
-  // Matches boost::asio::error::already_started.
+  // Matches asio::error::already_started.
   join_in_progress = 1,
 
   // Nothing to wait for: async_join on a key that is not in the map (or
   // whose task left it without finishing), async_wait on a join_handle with
   // no task or whose outcome was already delivered. Matches
-  // boost::asio::error::not_found.
+  // asio::error::not_found.
   nothing_to_join,
 };
 
 namespace detail {
 
-class category_impl final : public boost::system::error_category {
+class category_impl final : public joinery::detail::error_category {
  public:
   const char* name() const noexcept override { return "joinery"; }
 
@@ -70,12 +71,12 @@ class category_impl final : public boost::system::error_category {
     }
   }
 
-  bool equivalent(const boost::system::error_code& code, int condition) const noexcept override {
+  bool equivalent(const joinery::detail::error_code& code, int condition) const noexcept override {
     switch (condition) {
       case join_in_progress:
-        return code == boost::asio::error::already_started;
+        return code == asio::error::already_started;
       case nothing_to_join:
-        return code == boost::asio::error::not_found;
+        return code == asio::error::not_found;
       default:
         return false;
     }
@@ -84,19 +85,26 @@ class category_impl final : public boost::system::error_category {
 
 }  // namespace detail
 
-// The category of joinery's error conditions ("joinery").
-inline const boost::system::error_category& category() noexcept {
+// The category of joinery's error conditions ("joinery"): a
+// boost::system::error_category, or a std::error_category with
+// JOINERY_STANDALONE_ASIO.
+inline const joinery::detail::error_category& category() noexcept {
   static const detail::category_impl instance;
   return instance;
 }
 
-inline boost::system::error_condition make_error_condition(condition c) noexcept {
-  return boost::system::error_condition(static_cast<int>(c), category());
+inline joinery::detail::error_condition make_error_condition(condition c) noexcept {
+  return joinery::detail::error_condition(static_cast<int>(c), category());
 }
 
 }  // namespace joinery::error
 
+#if defined(JOINERY_STANDALONE_ASIO)
+template <>
+struct std::is_error_condition_enum<joinery::error::condition> : std::true_type {};
+#else
 template <>
 struct boost::system::is_error_condition_enum<joinery::error::condition> : std::true_type {};
+#endif
 
 #endif  // JOINERY_ERROR_HPP

@@ -5,23 +5,34 @@
 // join_error, task_cancelled and join_result: how a task's outcome is reported.
 //
 // A task either produces a value of its result type V or it does not, and
-// then join_error says why: it was aborted (is_cancelled) or it let an
-// exception escape (is_exception). A task's outcome travels as
-// join_result<V> = boost::system::result<V, join_error>, which works for
-// V = void and for move-only V. Calling value() on a join_result that holds an
-// error rethrows the task's own exception (with its original type), or throws
-// task_cancelled for a cancelled task, through the ADL hook
-// throw_exception_from_error that boost::system::result looks up.
+// then join_error says why: it was aborted (is_cancelled), its deadline
+// passed (is_timed_out), or it let an exception escape (is_exception). A
+// task's outcome travels as join_result<V>, which works for V = void and for
+// move-only V. Calling value() on a join_result that holds an error
+// rethrows the task's own exception (with its original type), or throws
+// task_cancelled (task_timed_out) for a cancelled (timed-out) task.
+//
+// With Boost, join_result<V> is boost::system::result<V, join_error> (value()
+// throws through the ADL hook throw_exception_from_error below). With
+// JOINERY_STANDALONE_ASIO, no Boost header is included and join_result<V>
+// is joinery's own class template with the same members and behaviour
+// (join_result.hpp's basic_join_result): code written against these docs
+// compiles in both modes.
 
+#include <joinery/detail/config.hpp>
 #include <joinery/task_id.hpp>
 
-#include <boost/assert/source_location.hpp>
+#if !defined(JOINERY_STANDALONE_ASIO)
 #include <boost/system/result.hpp>
+#endif
 
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <ostream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace joinery {
 
@@ -147,24 +158,223 @@ class join_error {
   std::exception_ptr exception_;
 };
 
-// The ADL hook boost::system::result<V, join_error>::value() calls on error:
-// rethrows the task's own exception, throws task_timed_out for a task whose
-// deadline passed, or throws task_cancelled (also for a
-// default join_error, which boost::system::result never holds as an error
-// unless built so explicitly).
-[[noreturn]] inline void throw_exception_from_error(const join_error& e,
-                                                    const boost::source_location&) {
+namespace detail {
+// How joinery builds a join_result: from a value, or from an error.
+#if defined(JOINERY_STANDALONE_ASIO)
+struct result_value_t {
+  explicit result_value_t() = default;
+};
+struct result_error_t {
+  explicit result_error_t() = default;
+};
+inline constexpr result_value_t result_value{};
+inline constexpr result_error_t result_error{};
+#endif
+
+// What join_result<V>::value() throws for the error `e`: the task's own
+// exception, task_timed_out for a task whose deadline passed, or
+// task_cancelled (also for a default join_error, which a join_result never
+// holds as an error unless built so explicitly).
+[[noreturn]] inline void throw_join_error(const join_error& e) {
   if (e.is_exception())
     std::rethrow_exception(e.exception());
   if (e.is_timed_out())
     throw task_timed_out(e.id());
   throw task_cancelled(e.id());
 }
+}  // namespace detail
+
+}  // namespace joinery
+
+#if defined(JOINERY_STANDALONE_ASIO)
+namespace joinery {
+
+// The outcome of one task: its value, or the join_error saying why there is
+// none. Without Boost, joinery's own class with the members (and the
+// behaviour) of boost::system::result<V, join_error> that joinery's docs
+// use:
+//   has_value(), has_error(), explicit operator bool  which one it holds;
+//   value()             the value, or throws what the error says (the task's
+//                       own exception, task_cancelled, task_timed_out);
+//   error()             the join_error (a default one when it holds a value);
+//   operator*, operator->  the value, unchecked;
+//   ==, !=, <<          as boost::system::result's ("value:..." / "error:...").
+template <class V>
+class join_result {
+ public:
+  using value_type = V;
+  using error_type = join_error;
+
+  // A default-constructed V.
+  join_result() noexcept(std::is_nothrow_default_constructible_v<V>)
+    requires std::is_default_constructible_v<V>
+      : has_value_(true) {
+    ::new (static_cast<void*>(&value_)) V();
+  }
+  // Holds a value, or an error (implicitly, as boost::system::result).
+  template <class A = V>
+    requires(std::is_convertible_v<A, V> && !std::is_convertible_v<A, join_error> &&
+             !std::is_same_v<std::remove_cvref_t<A>, join_result>)
+  join_result(A&& a) noexcept(std::is_nothrow_constructible_v<V, A>) : has_value_(true) {
+    ::new (static_cast<void*>(&value_)) V(std::forward<A>(a));
+  }
+  join_result(join_error e) noexcept : has_value_(false), error_(std::move(e)) {}
+  template <class... A>
+  explicit join_result(detail::result_value_t, A&&... a) : has_value_(true) {
+    ::new (static_cast<void*>(&value_)) V(std::forward<A>(a)...);
+  }
+  join_result(detail::result_error_t, join_error e) noexcept
+      : has_value_(false), error_(std::move(e)) {}
+
+  join_result(const join_result& o) : has_value_(o.has_value_), error_(o.error_) {
+    if (has_value_)
+      ::new (static_cast<void*>(&value_)) V(o.value_);
+  }
+  join_result(join_result&& o) noexcept(std::is_nothrow_move_constructible_v<V>)
+      : has_value_(o.has_value_), error_(std::move(o.error_)) {
+    if (has_value_)
+      ::new (static_cast<void*>(&value_)) V(std::move(o.value_));
+  }
+  join_result& operator=(const join_result& o) {
+    if (this != &o) {
+      reset();
+      error_ = o.error_;
+      if (o.has_value_)
+        ::new (static_cast<void*>(&value_)) V(o.value_);
+      has_value_ = o.has_value_;
+    }
+    return *this;
+  }
+  join_result& operator=(join_result&& o) noexcept(std::is_nothrow_move_constructible_v<V>) {
+    if (this != &o) {
+      reset();
+      error_ = std::move(o.error_);
+      if (o.has_value_)
+        ::new (static_cast<void*>(&value_)) V(std::move(o.value_));
+      has_value_ = o.has_value_;
+    }
+    return *this;
+  }
+  ~join_result() { reset(); }
+
+  bool has_value() const noexcept { return has_value_; }
+  bool has_error() const noexcept { return !has_value_; }
+  explicit operator bool() const noexcept { return has_value_; }
+
+  V& value() & {
+    check();
+    return value_;
+  }
+  const V& value() const& {
+    check();
+    return value_;
+  }
+  V value() && {
+    check();
+    return std::move(value_);
+  }
+
+  V* operator->() noexcept { return has_value_ ? &value_ : nullptr; }
+  const V* operator->() const noexcept { return has_value_ ? &value_ : nullptr; }
+  V& operator*() & noexcept { return value_; }
+  const V& operator*() const& noexcept { return value_; }
+  V operator*() && noexcept(std::is_nothrow_move_constructible_v<V>) { return std::move(value_); }
+
+  join_error error() const& noexcept { return has_value_ ? join_error() : error_; }
+  join_error error() && noexcept { return has_value_ ? join_error() : std::move(error_); }
+
+  friend bool operator==(const join_result& a, const join_result& b) {
+    if (a.has_value_ != b.has_value_)
+      return false;
+    return a.has_value_ ? static_cast<bool>(a.value_ == b.value_) : a.error_ == b.error_;
+  }
+  friend bool operator!=(const join_result& a, const join_result& b) { return !(a == b); }
+  friend std::ostream& operator<<(std::ostream& os, const join_result& r)
+    requires requires(std::ostream& o, const V& v) { o << v; }
+  {
+    if (r.has_value_)
+      return os << "value:" << r.value_;
+    return os << "error:" << r.error_;
+  }
+
+ private:
+  void check() const {
+    if (!has_value_)
+      detail::throw_join_error(error_);
+  }
+  void reset() noexcept {
+    if (has_value_)
+      value_.~V();
+    has_value_ = false;
+  }
+
+  bool has_value_;
+  union {
+    V value_;
+  };
+  join_error error_;
+};
+
+// join_result<void>: a task with no value succeeded, or the join_error why not.
+template <>
+class join_result<void> {
+ public:
+  using value_type = void;
+  using error_type = join_error;
+
+  join_result() noexcept = default;
+  join_result(join_error e) noexcept : has_value_(false), error_(std::move(e)) {}
+  explicit join_result(detail::result_value_t) noexcept {}
+  join_result(detail::result_error_t, join_error e) noexcept
+      : has_value_(false), error_(std::move(e)) {}
+
+  bool has_value() const noexcept { return has_value_; }
+  bool has_error() const noexcept { return !has_value_; }
+  explicit operator bool() const noexcept { return has_value_; }
+
+  void value() const {
+    if (!has_value_)
+      detail::throw_join_error(error_);
+  }
+  void operator*() const noexcept {}
+
+  join_error error() const noexcept { return has_value_ ? join_error() : error_; }
+
+  friend bool operator==(const join_result& a, const join_result& b) noexcept {
+    return a.has_value_ == b.has_value_ && (a.has_value_ || a.error_ == b.error_);
+  }
+  friend bool operator!=(const join_result& a, const join_result& b) noexcept { return !(a == b); }
+  friend std::ostream& operator<<(std::ostream& os, const join_result& r) {
+    if (r.has_value_)
+      return os << "value:";
+    return os << "error:" << r.error_;
+  }
+
+ private:
+  bool has_value_ = true;
+  join_error error_;
+};
+
+}  // namespace joinery
+#else
+namespace joinery {
+
+// The ADL hook boost::system::result<V, join_error>::value() calls on error.
+[[noreturn]] inline void throw_exception_from_error(const join_error& e,
+                                                    const boost::source_location&) {
+  detail::throw_join_error(e);
+}
 
 // The outcome of one task: its value, or the join_error saying why there is none.
 template <class V>
 using join_result = boost::system::result<V, join_error>;
 
+namespace detail {
+inline constexpr auto& result_value = boost::system::in_place_value;
+inline constexpr auto& result_error = boost::system::in_place_error;
+}  // namespace detail
+
 }  // namespace joinery
+#endif
 
 #endif  // JOINERY_JOIN_ERROR_HPP

@@ -4,51 +4,74 @@
 
 // join_handle<V>: the owner of one spawned task, and joinery::spawn.
 //
+// Synopsis (`asio` is boost::asio, or ::asio with JOINERY_STANDALONE_ASIO;
+// `Token` is any completion token, by default `deferred`):
+//
+//   template <class V>
+//   class join_handle {
+//    public:
+//     join_handle() noexcept;
+//     join_handle(join_handle&&) noexcept;  join_handle& operator=(join_handle&&) noexcept;
+//     ~join_handle();                              // DETACHES the task
+//     // join
+//     auto async_wait(Token&& token);              // void(error_code, join_result<V>)
+//     // abort
+//     void abort() const;
+//     void abort(asio::cancellation_type type) const;
+//     // inspect
+//     executor_type get_executor() const noexcept;
+//     bool is_finished() const noexcept;
+//     task_id id() const noexcept;
+//     abort_handle get_abort_handle() const noexcept;
+//   };
+//   join_handle<...> spawn(const Executor& ex, TaskOrFactory&& task);
+//   join_handle<...> spawn(ExecutionContext& ctx, TaskOrFactory&& task);
+//   join_handle<...> spawn_blocking(F&& f);
+//   join_handle<...> spawn_blocking_on(const Executor& ex, F&& f);
+//
 // tokio's JoinHandle for Asio. joinery::spawn(ex, task) starts a coroutine
 // task and joinery::spawn_blocking(f) a blocking one; both return a
 // join_handle<V>, whose async_wait delivers the task's outcome once it ends.
 //
 //   auto h = joinery::spawn(io.get_executor(), compute());
-//   auto [ec, result] = co_await h.async_wait(net::as_tuple(net::deferred));
+//   auto [ec, result] = co_await h.async_wait(asio::as_tuple(asio::deferred));
 //
 // IMPORTANT: destroying a join_handle DETACHES its task: the task runs on to
 // its end and its outcome is discarded. This is the one place the family
 // differs: destroying a join_map or a join_set ABORTS its tasks. Call
 // abort() first (or keep the handle) when the task must not outlive it.
 //
-// A join_handle is a group of one task: outcomes, cancellation of the
-// wait, threading and executors work as in join_map.hpp. In short:
+// A join_handle holds its one task and nothing else: no group is allocated.
+// Outcomes, cancellation of the wait, threading and executors work as in
+// join_map.hpp. In short:
 //   - async_wait is cancel-safe: cancelling the wait (operation_aborted)
 //     neither aborts the task nor loses its outcome; a later async_wait
 //     still gets it.
 //   - The outcome is delivered once. A wait after that, or on a handle with
 //     no task (default-constructed, moved from), completes at once with
-//     boost::asio::error::not_found and a join_result holding a default
+//     asio::error::not_found and a join_result holding a default
 //     join_error.
 //   - One wait at a time: a second concurrent wait completes with
 //     already_started.
 //   - Use a handle from one thread at a time; abort(), is_finished() and
 //     abort_handles are thread-safe.
+//   - The wait's state is allocated with the handler's associated allocator
+//     (Asio's recycling allocator when it has none).
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/blocking_task.hpp>
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/coro_task.hpp>
 #include <joinery/detail/executor_target.hpp>
-#include <joinery/detail/group_ops.hpp>
-#include <joinery/detail/serial_executor.hpp>
-#include <joinery/detail/set_state.hpp>
+#include <joinery/detail/join_op.hpp>
+#include <joinery/detail/lone_task.hpp>
 #include <joinery/detail/spawn_args.hpp>
+#include <joinery/detail/task_executor.hpp>
 #include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/execution_context.hpp>
-#include <boost/system/error_code.hpp>
-
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -59,38 +82,35 @@ class join_handle {
   static_assert(std::is_void_v<V> || std::is_nothrow_move_constructible_v<V>,
                 "joinery::join_handle: V must be void or nothrow-move-constructible");
 
-  using state_type = detail::handle_state<V>;
-  using wait_policy = typename state_type::wait_policy;
+  using wait_policy = detail::handle_wait_policy<V>;
 
  public:
   using output_type = V;              // what the task produces
   using value_type = join_result<V>;  // what async_wait delivers
-  using executor_type = boost::asio::any_io_executor;
-  using wait_signature = void(boost::system::error_code, join_result<V>);
+  using executor_type = asio::any_io_executor;
+  using wait_signature = void(error_code, join_result<V>);
 
   // A handle to no task: async_wait completes with not_found, id() is
   // task_id{}, abort() does nothing, is_finished() is true.
   join_handle() noexcept = default;
 
-  // Internal: made by joinery::spawn and joinery::spawn_blocking.
-  join_handle(detail::core_ref<state_type> state, detail::task_ref<> task,
-              executor_type ex) noexcept
-      : state_(std::move(state)), task_(std::move(task)), executor_(std::move(ex)) {}
+  // Internal: made by joinery::spawn and joinery::spawn_blocking, with the
+  // task's index reference.
+  join_handle(detail::task_ref<> task, executor_type ex) noexcept
+      : task_(std::move(task)), executor_(std::move(ex)) {}
 
   // Takes over `other`'s task (and pending wait); `other` has none after.
   join_handle(join_handle&& other) noexcept
-      : state_(std::move(other.state_)),
-        task_(std::move(other.task_)),
-        executor_(other.executor_) {}
+      : task_(std::move(other.task_)), executor_(other.executor_), seq_(other.seq_) {}
 
   // Detaches this handle's task (see the note above), then takes over
   // `other`'s. Self-assignment does nothing.
   join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
       detach();
-      state_ = std::move(other.state_);
       task_ = std::move(other.task_);
       executor_ = other.executor_;
+      seq_ = other.seq_;
     }
     return *this;
   }
@@ -107,25 +127,44 @@ class join_handle {
   executor_type get_executor() const noexcept { return executor_; }
 
   // Waits for the task's outcome: join_map::async_join_next for a group of
-  // one task. Completion signature:
-  //   void(boost::system::error_code ec, join_result<V> result)
+  // one task.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function (also when the task had finished).
+  //
+  // Token: any completion token; by default `deferred`. Completion
+  // signature:
+  //   void(error_code ec, join_result<V> result)
   // Returns:
-  //   - (success, value or join_error) the task's outcome;
+  //   - (success, value or join_error) the task's outcome (its value, its
+  //                             exception, cancelled, timed out);
   //   - (operation_aborted, -)  the wait was cancelled (the outcome stays
   //                             for a later wait), or the handle destroyed;
   //   - (already_started, -)    another wait is pending;
   //   - (not_found, -)          the outcome was already delivered, or the
   //                             handle has no task.
   // ("-": a join_result holding a default join_error, which is neither
-  // cancelled nor an exception.) Never completes inside the call;
-  // cancellation (terminal, partial, total) ends the wait only: the task
-  // runs on and its outcome is kept. The handler runs through its associated
-  // executor, by default get_executor().
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(wait_signature)
+  // cancelled nor an exception.)
+  //
+  // Per-Operation Cancellation: terminal, partial and total end the wait
+  // only: the task runs on and its outcome is kept for a later wait.
+  //
+  // Executor: the handler runs through its associated executor, by default
+  // get_executor().
+  //
+  // Allocator: the wait's state is allocated with the handler's associated
+  // allocator (Asio's recycling allocator by default).
+  //
+  // Lifetimes: the wait keeps the task's record alive, not the handle; the
+  // handle may be moved while it is pending (destroying it completes the
+  // wait with operation_aborted).
+  //
+  // Thread safety: from the handle's thread only.
+  template <JOINERY_COMPLETION_TOKEN_FOR(wait_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_wait(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_initiate<CompletionToken, wait_signature>(
-        detail::initiate_join<state_type, wait_policy, executor_type>(state_, executor_), token);
+    return asio::async_initiate<CompletionToken, wait_signature>(
+        detail::initiate_handle_wait<wait_policy, executor_type>(task_, ++seq_, executor_), token);
   }
 
   // Requests the task to stop (see abort_handle::abort). Its outcome is then
@@ -136,7 +175,7 @@ class join_handle {
   }
 
   // abort() with a cancellation type (see abort_handle::abort(type)).
-  void abort(boost::asio::cancellation_type type) const {
+  void abort(asio::cancellation_type type) const {
     if (task_)
       task_->abort(type);
   }
@@ -154,30 +193,21 @@ class join_handle {
 
  private:
   void detach() noexcept {
-    if (state_) {
-      state_->detach_owner();
-      state_.reset();
+    if (task_) {
+      detail::lone_task::detach(task_.get());
+      task_.reset();
     }
-    task_.reset();
   }
 
-  detail::core_ref<state_type> state_;
-  detail::task_ref<> task_;
+  detail::task_ref<> task_;  // the task's index reference
   executor_type executor_;
+  std::uint64_t seq_ = 0;  // the last wait's name
 };
 
 namespace detail {
 
 template <class TaskOrFactory>
 using spawned_value_t = typename awaitable_traits<spawned_awaitable_t<TaskOrFactory>>::value_type;
-
-// A join_handle for the task launch(state) launches.
-template <class V, class Ex, class Launch>
-join_handle<V> make_join_handle(const Ex& ex, Launch&& launch) {
-  core_ref<handle_state<V>> state(new handle_state<V>());
-  task_header* t = state->add([&](std::size_t) { return launch(state.get()); });
-  return join_handle<V>(std::move(state), task_ref<>::share(t), boost::asio::any_io_executor(ex));
-}
 
 }  // namespace detail
 
@@ -192,15 +222,16 @@ template <class Executor, class TaskOrFactory>
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
     detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex, TaskOrFactory&& task) {
   using V = detail::spawned_value_t<TaskOrFactory>;
-  return detail::make_join_handle<V>(ex, [&](detail::handle_state<V>* state) {
-    return detail::launch_coro_task<V>(state, ex, detail::is_serial_executor(ex),
-                                       detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0);
-  });
+  asio::any_io_executor handle_ex(ex);  // first: nothing may throw once the task runs
+  detail::task_ref<> t(
+      detail::launch_coro_task<V>(nullptr, ex, detail::is_serial_executor(ex),
+                                  detail::as_task_fn(std::forward<TaskOrFactory>(task)), 0));
+  return join_handle<V>(std::move(t), std::move(handle_ex));
 }
 
 // As above, on the context's executor (an io_context, a thread_pool).
 template <class ExecutionContext, class TaskOrFactory>
-  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+  requires std::is_convertible_v<ExecutionContext&, asio::execution_context&> &&
            (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
     detail::spawned_value_t<TaskOrFactory>> spawn(ExecutionContext& ctx, TaskOrFactory&& task) {
@@ -216,9 +247,9 @@ template <class Executor, class F>
     std::invoke_result_t<std::decay_t<F>&>>
 spawn_blocking_on(const Executor& ex, F&& f) {
   using V = std::invoke_result_t<std::decay_t<F>&>;
-  return detail::make_join_handle<V>(ex, [&](detail::handle_state<V>* state) {
-    return detail::launch_blocking_task<V>(state, ex, std::forward<F>(f), 0);
-  });
+  asio::any_io_executor handle_ex(ex);  // first: nothing may throw once the task runs
+  detail::task_ref<> t(detail::launch_blocking_task<V>(nullptr, ex, std::forward<F>(f), 0));
+  return join_handle<V>(std::move(t), std::move(handle_ex));
 }
 
 // As spawn_blocking_on, on joinery's default blocking pool (started on

@@ -4,11 +4,76 @@
 
 // join_map<K, V>: a group of Asio coroutine tasks under hash-map keys.
 //
-// Spawn `boost::asio::awaitable<V>` tasks (or blocking functions) under keys,
-// then `co_await map.async_join_next()` to receive `(key, outcome)` pairs in
-// the order the tasks finish. Abort one task by key, several by predicate,
-// or all of them. The map owns its tasks: destroying it aborts every task
-// still in it. This is tokio-util's JoinMap for Asio.
+// Synopsis (`asio` is boost::asio, or ::asio with JOINERY_STANDALONE_ASIO;
+// `Token` is any completion token, by default `deferred`):
+//
+//   template <class K, class V, class Hash = default_hash<K>,
+//             class KeyEqual = default_key_equal<K>, class Executor = asio::any_io_executor>
+//   class join_map {
+//    public:
+//     // construct
+//     explicit join_map(const executor_type& ex);
+//     explicit join_map(ExecutionContext& ctx);
+//     join_map(const executor_type& ex, std::size_t capacity, const Hash& = {}, const KeyEqual& =
+//     {}); join_map(join_map&&) noexcept;  join_map& operator=(join_map&&) noexcept;  ~join_map();
+//     // spawn
+//     abort_handle spawn(K key, asio::awaitable<T, E> task);
+//     abort_handle spawn(K key, F&& factory);
+//     abort_handle spawn_on(K key, const Ex& ex, TaskOrFactory&& task);
+//     abort_handle spawn_blocking(K key, F&& f);
+//     abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f);
+//     // join
+//     auto async_join_next(Token&& token);                    // void(error_code,
+//     optional<value_type>) auto async_join_next(wait_if_empty_t, Token&& token);   // the same,
+//     waiting while empty auto async_join(const K& key, Token&& token);           //
+//     void(error_code, optional<join_result<V>>) auto async_join_all(Token&& token); //
+//     void(error_code, vector<value_type>) std::optional<value_type> try_join_next();
+//     // abort
+//     bool abort(const K& key);
+//     bool abort(const K& key, asio::cancellation_type type);
+//     std::size_t abort_matching(Pred pred);
+//     std::size_t abort_matching(Pred pred, asio::cancellation_type type);
+//     void abort_all();
+//     void abort_all(asio::cancellation_type type);
+//     bool detach(const K& key);
+//     void detach_all() noexcept;
+//     // inspect
+//     executor_type get_executor() const noexcept;
+//     std::size_t size() const noexcept;  bool empty() const noexcept;
+//     std::size_t ready_count() const noexcept;
+//     bool contains(const K& key) const;  bool contains_task(task_id id) const;
+//     bool is_finished(const K& key) const;
+//     std::optional<abort_handle> get_abort_handle(const K& key) const;
+//     key_range keys() const;
+//     std::size_t capacity() const noexcept;  void reserve(std::size_t n);
+//     void shrink_to_fit();  void shrink_to(std::size_t n);
+//     Hash hash_function() const;  KeyEqual key_eq() const;
+//     friend std::ostream& operator<<(std::ostream&, const join_map&);
+//     // limit
+//     void set_concurrency_limit(std::size_t n);
+//     std::size_t concurrency_limit() const noexcept;
+//     std::size_t queued_count() const noexcept;
+//     std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task);
+//     auto async_spawn(K key, TaskOrFactory&& task, Token&& token);  // void(error_code,
+//     abort_handle)
+//     // deadlines
+//     abort_handle spawn_with_timeout(K key, std::chrono::duration<R, P> timeout, TaskOrFactory&&
+//     task); abort_handle spawn_with_deadline(K key, std::chrono::time_point<steady_clock, D>
+//     deadline,
+//                                      TaskOrFactory&& task);
+//     // shutdown
+//     auto async_shutdown(Token&& token);                                  // void(error_code)
+//     auto async_shutdown(std::chrono::duration<R, P> grace, Token&& token);  // void(error_code)
+//   };
+//   Every lookup by key also takes any Q the Hash and KeyEqual accept when
+//   both are transparent (std::string_view and string literals for string
+//   keys, by default).
+//
+// Spawn asio::awaitable<V> tasks (or blocking functions) under keys, then
+// `co_await map.async_join_next()` to receive `(key, outcome)` pairs in the
+// order the tasks finish. Abort one task by key, several by predicate, or
+// all of them. The map owns its tasks: destroying it aborts every task still
+// in it. This is tokio-util's JoinMap for Asio.
 //
 //   joinery::join_map<std::string, std::size_t> fetches(io.get_executor());
 //   for (auto& url : urls) fetches.spawn(url, fetch_length(url));
@@ -20,11 +85,12 @@
 //
 // Outcomes. Every task spawned into the map is reported exactly once, as a
 // join_result<V>: its value; or a join_error that is_exception() (it threw;
-// the exception is kept) or is_cancelled() (it was aborted before it
-// finished, whatever it did on its way out). Two exceptions: a task replaced
-// by a spawn on the same key is never reported, and detach_all() hands tasks
-// over to nobody. A finished task stays in the map (size(), contains(),
-// keys()) until its result is joined; unjoined results keep their memory.
+// the exception is kept), is_cancelled() (it was aborted before it
+// finished, whatever it did on its way out) or is_timed_out() (its deadline
+// aborted it). Two exceptions: a task replaced by a spawn on the same key is
+// never reported, and detach(key) and detach_all() hand tasks over to
+// nobody. A finished task stays in the map (size(), contains(), keys())
+// until its result is joined; unjoined results keep their memory.
 //
 // Ordering. Results come in the order tasks finish. Two tasks finishing on
 // different threads at about the same time may be reported in either order.
@@ -32,7 +98,8 @@
 // Destruction aborts every task still in the map and returns at once; it
 // never blocks. Tasks finish on their own executors afterwards; nothing
 // touches the destroyed map (tasks share only a reference-counted core with
-// it). A pending async_join_next completes with operation_aborted.
+// it). A pending join completes with operation_aborted. To wait for the
+// tasks to be gone, use async_shutdown().
 //
 // Threading model. Like a standard container, a join_map is used by one
 // thread at a time: call its members, and run its join handlers, from one
@@ -50,7 +117,7 @@
 //     (any_io_executor, the default), the task runs on an executor of its
 //     own over the spawning one, which runs each of its handlers under a
 //     per-task lock; an abort emits under the same lock, from any thread.
-//     Tasks still run in parallel (detail/serialized_executor.hpp);
+//     Tasks still run in parallel;
 //   - a map typed on a concrete non-strand executor (say
 //     join_map<K, V, Hash, Eq, io_context::executor_type>) cannot wrap its
 //     tasks' executor, so it requires that executor's context to be run by
@@ -65,14 +132,19 @@
 //     A task that catches and keeps going runs on, but is still reported
 //     cancelled. tokio drops the future at its next poll instead.
 //   - One waiter at a time: a second concurrent async_join_next completes at
-//     once with boost::asio::error::already_started (tokio enforces this
-//     with &mut self). try_join_next may be called while a join is pending;
-//     it never steals the pending join's wake-up.
+//     once with asio::error::already_started (tokio enforces this with
+//     &mut self). try_join_next may be called while a join is pending; it
+//     never steals the pending join's wake-up.
 //   - async_join_next on an empty map completes with std::nullopt, like
-//     tokio. In a loop racing other events, guard it with `!map.empty()` or
-//     the loop spins.
+//     tokio. A loop that races it against other events (a server's reaper)
+//     joins with joinery::wait_if_empty instead, which waits.
 //   - On a spawn under a key already present, the old task is aborted and
 //     dropped, and the stored key object is kept (the keys are equal).
+//   - A Hash or KeyEqual that throws during a spawn (either may) makes the
+//     spawn throw that exception: the new task never runs and the map is
+//     exactly as before (a task already under the key is neither aborted
+//     nor replaced). Thrown from a lookup (contains, abort(key), ...), it
+//     propagates and the map is unchanged.
 //   - reserve(n) makes room for n tasks in total, as C++ containers do, not
 //     n more (tokio's reserve(additional)).
 //   - K and V must be nothrow-move-constructible: results are moved between
@@ -81,24 +153,19 @@
 //     first use (2 threads per hardware thread, at least 4). Aborted before
 //     they start they never run; once started they run to completion and
 //     keep their value.
+//   - Every asynchronous operation allocates its state with the handler's
+//     associated allocator (Asio's recycling allocator when it has none).
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/default_hash.hpp>
 #include <joinery/detail/group_owner.hpp>
-#include <joinery/detail/key_iterator.hpp>
 #include <joinery/detail/map_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
 #include <joinery/wait_if_empty.hpp>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/execution_context.hpp>
-#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -109,6 +176,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace joinery {
 
@@ -123,7 +191,7 @@ template <class K>
 using default_key_equal = detail::default_key_equal_t<K>;
 
 template <class K, class V, class Hash = default_hash<K>, class KeyEqual = default_key_equal<K>,
-          class Executor = boost::asio::any_io_executor>
+          class Executor = asio::any_io_executor>
 class join_map;
 
 // A join_map with the default hash and equality on the executor type Executor.
@@ -131,10 +199,11 @@ template <class K, class V, class Executor>
 using join_map_on = join_map<K, V, default_hash<K>, default_key_equal<K>, Executor>;
 
 template <class K, class V, class Hash, class KeyEqual, class Executor>
-class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Executor>,
-                                            detail::map_state<K, V, detail::hash_for_t<K, Hash>,
-                                                              detail::key_equal_for_t<K, KeyEqual>>,
-                                            Executor> {
+class join_map
+    : private detail::group_owner<join_map<K, V, Hash, KeyEqual, Executor>,
+                                  detail::map_state<K, V, detail::hash_for_t<K, Hash>,
+                                                    detail::key_equal_for_t<K, KeyEqual>>,
+                                  Executor> {
   static_assert(detail::can_hash_keys_v<K, Hash>,
                 "joinery::join_map: the key type K cannot be hashed by Hash. Give K an "
                 "AbslHashValue overload or a std::hash specialization, or pass a hash type as "
@@ -165,14 +234,13 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   using key_equal = KeyEqual;
   // What a join delivers: a key and its task's outcome.
   using value_type = std::pair<K, join_result<V>>;
-  using join_signature = void(boost::system::error_code, std::optional<value_type>);
-  using key_join_signature = void(boost::system::error_code, std::optional<join_result<V>>);
+  using join_signature = void(error_code, std::optional<value_type>);
+  using key_join_signature = void(error_code, std::optional<join_result<V>>);
+  using join_all_signature = void(error_code, std::vector<value_type>);
+  using shutdown_signature = void(error_code);
+  using spawn_signature = void(error_code, abort_handle);
   using key_iterator = detail::key_iterator<K, typename state_type::table_type>;
   using key_range = std::ranges::subrange<key_iterator>;
-
-  // Inherited from detail::group_owner (documented there): get_executor(),
-  // size(), empty(), ready_count(), contains_task(id), abort_all(),
-  // detach_all(), async_join_all(token), async_shutdown(token).
 
   // --- Construction ------------------------------------------------------
 
@@ -182,7 +250,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
 
   // An empty map on the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
-    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&> &&
+    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&> &&
              std::is_constructible_v<Executor, typename ExecutionContext::executor_type>
   explicit join_map(ExecutionContext& ctx) : join_map(executor_type(ctx.get_executor())) {}
 
@@ -211,26 +279,24 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return *this;
   }
 
-  // Destruction aborts every task still in the map and returns without
-  // waiting (see the overview).
-
-  // The hash and equality the map was constructed with.
-  usable_hash hash_function() const { return hash_; }
-  usable_key_equal key_eq() const { return eq_; }
+  // Aborts every task still in the map and returns without waiting (see
+  // the overview); a pending join completes with operation_aborted.
+  ~join_map() = default;
 
   // --- Spawning ------------------------------------------------------------
   //
   // Each spawn starts the task at once (it never runs inside spawn itself;
-  // its first step is posted to its executor) and returns its abort_handle.
-  // A task already under `key` is aborted and removed: its outcome is never
-  // reported, even if it had already finished. Strong guarantee: if
-  // spawning throws (allocation, the key's hash), the map is unchanged and
-  // no task was started.
+  // its first step is posted to its executor; under a concurrency limit it
+  // may be queued instead) and returns its abort_handle. A task already
+  // under `key` is aborted and removed: its outcome is never reported, even
+  // if it had already finished. Strong guarantee: if spawning throws
+  // (allocation, the key's Hash or KeyEqual), the map is unchanged and no
+  // task was started.
 
   // Spawns the coroutine `task` under `key` on get_executor(). The task's
   // awaitable executor type E must be constructible from executor_type.
   template <class T, class E>
-  abort_handle spawn(K key, boost::asio::awaitable<T, E> task) {
+  abort_handle spawn(K key, asio::awaitable<T, E> task) {
     return this->spawn_coro(under(key), this->executor_, this->serial_, std::move(task));
   }
 
@@ -267,93 +333,6 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return this->spawn_blocking_with(under(key), ex, std::forward<F>(f));
   }
 
-  // --- Scheduling: the concurrency limit and deadlines ---------------------
-  // (set_concurrency_limit, concurrency_limit() and queued_count() are
-  // inherited from detail::group_owner, which says how the limit works.)
-
-  // Spawns `task` (an awaitable or a factory) under `key` only if it can
-  // start now: no limit, or fewer than the limit running and nothing
-  // queued. Returns its abort_handle; otherwise nullopt, and the task is
-  // destroyed unstarted (a factory is never called) and the map unchanged.
-  // A task under `key` is replaced only when the new one is spawned.
-  template <class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
-  std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task) {
-    if (!this->can_start_now())
-      return std::nullopt;
-    return this->spawn_coro(under(key), this->executor_, this->serial_,
-                            std::forward<TaskOrFactory>(task));
-  }
-
-  // Waits until `task` (an awaitable or a factory) can start without
-  // queueing, spawns it under `key` on get_executor() (replacing a task
-  // under `key` then, as spawn does) and completes with its abort_handle.
-  // Without a limit, or with a slot free and nobody waiting, it spawns at
-  // once. Several async_spawn calls may wait; they are served in order, and
-  // only when no task is queued. A waiting task is not in the map yet.
-  //
-  // Always returns immediately; the handler is called exactly once, never
-  // from inside this function. Token, executor and lifetimes as for
-  // async_join_next (the completion spawns into the map, so its executor
-  // must be the map's thread). Completion signature:
-  //   void(boost::system::error_code ec, abort_handle handle)
-  // Returns:
-  //   - (success, handle)              the task was spawned;
-  //   - (operation_aborted, {})        the wait was cancelled, or the map
-  //                                    destroyed: the task was never
-  //                                    spawned (it is destroyed);
-  //   - (no_memory, {})                spawning failed when the slot came.
-  // An empty abort_handle does nothing when aborted.
-  // Per-Operation Cancellation: terminal, partial and total end the wait
-  // with operation_aborted; a cancellation after the task was spawned
-  // changes nothing (it completes with success).
-  template <class TaskOrFactory, BOOST_ASIO_COMPLETION_TOKEN_FOR(typename owner::spawn_signature)
-                                     CompletionToken = detail::default_token_t<executor_type>>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
-  auto async_spawn(K key, TaskOrFactory&& task,
-                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_spawn_with(
-        [key = std::move(key),
-         task = std::decay_t<TaskOrFactory>(std::forward<TaskOrFactory>(task)),
-         ex = this->executor_, serial = this->serial_](state_type& st) mutable {
-          return owner::spawn_coro_into(st, under(key), ex, serial, std::move(task), nullptr);
-        },
-        std::forward<CompletionToken>(token), async_spawn_location);
-  }
-
-  // Spawns `task` (an awaitable or a factory) under `key` on get_executor()
-  // with a deadline `timeout` from now: if it has not finished by then, it
-  // is aborted (terminal cancellation) and reported with a join_error that
-  // is_timed_out() ("task #N timed out"; value() throws task_timed_out).
-  // The time runs from this call, queueing included: a queued task whose
-  // deadline passes never starts. A task that finishes first keeps its
-  // outcome; one aborted first is reported cancelled. Returns its
-  // abort_handle; otherwise as spawn. One timer, on get_executor(), serves
-  // all of the map's deadlines; it goes with its execution context (the map
-  // may outlive it, as without deadlines: no deadline fires after that).
-  template <class Rep, class Period, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
-  abort_handle spawn_with_timeout(K key, std::chrono::duration<Rep, Period> timeout,
-                                  TaskOrFactory&& task) {
-    return this->spawn_until(under(key), detail::deadline_after(timeout),
-                             std::forward<TaskOrFactory>(task));
-  }
-
-  // As spawn_with_timeout, with the deadline as a steady_clock time point.
-  template <class Duration, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
-  abort_handle spawn_with_deadline(
-      K key, std::chrono::time_point<std::chrono::steady_clock, Duration> deadline,
-      TaskOrFactory&& task) {
-    return this->spawn_until(
-        under(key), std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline),
-        std::forward<TaskOrFactory>(task));
-  }
-
   // --- Joining -------------------------------------------------------------
 
   // Waits for the next task to finish and delivers its key and outcome,
@@ -365,17 +344,21 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // Token: any completion token; by default `deferred`, so
   // `co_await map.async_join_next()` works in an awaitable coroutine.
   // Completion signature:
-  //   void(boost::system::error_code ec, std::optional<value_type> next)
+  //   void(error_code ec, std::optional<value_type> next)
   // Returns (in `ec`, `next`):
   //   - (success, {key, value})   a task returned;
-  //   - (success, {key, error})   a task threw (error().is_exception()) or
-  //                               was aborted (error().is_cancelled());
+  //   - (success, {key, error})   a task threw (error().is_exception()), was
+  //                               aborted (error().is_cancelled()) or timed
+  //                               out (error().is_timed_out());
   //   - (success, nullopt)        the map is empty (also when it becomes
-  //                               empty while waiting, via detach_all);
+  //                               empty while waiting: detach, detach_all,
+  //                               try_join_next), or holds only tasks that
+  //                               pending async_join calls wait for;
   //   - (operation_aborted, nullopt)  the wait was cancelled, or the map was
   //                               destroyed while waiting;
-  //   - (already_started, nullopt)    another join is still pending.
-  // The error codes carry the operation's name (ec.what(); see error.hpp).
+  //   - (already_started, nullopt)    another async_join_next is pending.
+  // The error codes carry the operation's name (ec.what() with Boost; see
+  // error.hpp).
   //
   // Per-Operation Cancellation: terminal, partial and total cancellation all
   // end the wait with operation_aborted. Cancelling the wait has no effect on
@@ -389,6 +372,9 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // get_executor(). It is where the result is taken out of the map, so it
   // must be the map's thread (see the threading model).
   //
+  // Allocator: the operation's state is allocated with the handler's
+  // associated allocator (Asio's recycling allocator by default).
+  //
   // Lifetimes: the operation keeps the map's shared state alive, not the
   // map; the map may be moved while it is pending.
   //
@@ -396,32 +382,38 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   //
   //   while (auto next = co_await map.async_join_next())
   //     handle(next->first, std::move(next->second));
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_next(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_initiate<CompletionToken, join_signature>(
+    return asio::async_initiate<CompletionToken, join_signature>(
         initiate_async_join_next(this->state_ref(), this->executor_), token);
   }
 
   // As async_join_next, but an empty map does not complete the wait: it
   // stays pending until a task is spawned and finishes, and delivers it
-  // (detach_all() while it waits does not complete it either). The same
-  // completion signature and the same rules otherwise: cancellation (any
-  // type) and the map's destruction complete it with operation_aborted, a
-  // second concurrent join gets already_started, and no result is consumed
-  // by a cancelled wait.
+  // (detach_all() while it waits does not complete it either).
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, completion signature, executor,
+  // allocator and lifetimes as for async_join_next. Returns:
+  //   - (success, {key, outcome})     a task finished;
+  //   - (operation_aborted, nullopt)  the wait was cancelled, or the map
+  //                                   destroyed;
+  //   - (already_started, nullopt)    another async_join_next is pending.
+  // Per-Operation Cancellation: terminal, partial and total end the wait;
+  // no result is consumed.
   //
   //   for (;;) {  // a reaper beside an accept loop, on the same strand
   //     auto [ec, ended] = co_await sessions.async_join_next(
-  //         joinery::wait_if_empty, net::as_tuple(net::deferred));
+  //         joinery::wait_if_empty, asio::as_tuple(asio::deferred));
   //     if (ec) break;  // cancelled, or the map is gone
   //     log(ended->first, ended->second);
   //   }
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(join_signature)
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_next(wait_if_empty_t,
                        CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return boost::asio::async_initiate<CompletionToken, join_signature>(
+    return asio::async_initiate<CompletionToken, join_signature>(
         initiate_async_join_next(this->state_ref(), this->executor_, true), token);
   }
 
@@ -431,12 +423,12 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   //
   // Always returns immediately; the handler is called exactly once, never
   // from inside this function (also when the task had finished, or on an
-  // error). Token, executor and lifetimes as for async_join_next.
+  // error). Token, executor, allocator and lifetimes as for async_join_next.
   // Completion signature:
-  //   void(boost::system::error_code ec, std::optional<join_result<V>> outcome)
+  //   void(error_code ec, std::optional<join_result<V>> outcome)
   // Returns:
   //   - (success, outcome)             the task finished (value, exception,
-  //                                    or cancelled if aborted first);
+  //                                    cancelled if aborted first, timed out);
   //   - (not_found, nullopt)           `key` is not in the map, or its task
   //                                    left the map other than by finishing
   //                                    (replaced by a spawn on the same key,
@@ -449,11 +441,13 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // It may be pending beside one async_join_next and async_joins on other
   // keys. While it is pending, its task is delivered to it only: neither
   // async_join_next nor try_join_next takes it, and async_join_next treats
-  // a map holding only such tasks as empty.
+  // a map holding only such tasks as empty. The key's Hash and KeyEqual run
+  // in this call; if they throw, the exception propagates and nothing
+  // started.
   // Per-Operation Cancellation: terminal, partial and total end the wait
   // with operation_aborted; nothing is consumed: the task (finished or not)
   // stays in the map for later joins.
-  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(key_join_signature)
+  template <JOINERY_COMPLETION_TOKEN_FOR(key_join_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join(const K& key,
                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
@@ -461,12 +455,35 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   }
 
   // As above, for any key type the (transparent) hash and equality accept.
-  template <class Q, BOOST_ASIO_COMPLETION_TOKEN_FOR(key_join_signature)
+  template <class Q, JOINERY_COMPLETION_TOKEN_FOR(key_join_signature)
                          CompletionToken = detail::default_token_t<executor_type>>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   auto async_join(const Q& key,
                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return async_join_impl(key, std::forward<CompletionToken>(token));
+  }
+
+  // Joins every task, in completion order, until the map is empty, and
+  // delivers all their keys and outcomes at once. Unlike tokio's join_all, a
+  // task that failed or was cancelled does not stop the others: every
+  // outcome is in the vector, decided per element.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor, allocator and lifetimes as
+  // for async_join_next. Completion signature:
+  //   void(error_code ec, std::vector<value_type> outcomes)
+  // Returns:
+  //   - (success, all outcomes)         the map is empty now (an empty map
+  //                                     gives an empty vector);
+  //   - (operation_aborted, so far)     the wait was cancelled, or the map
+  //                                     destroyed; the remaining tasks stay;
+  //   - (already_started, {})           another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total; the outcomes
+  // collected so far are delivered, no other is consumed.
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_join_all_(std::forward<CompletionToken>(token));
   }
 
   // A finished task's key and outcome, if one is ready; never waits. Leaves
@@ -484,7 +501,9 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // Aborts the task under `key`. True if the map holds a task for `key`
   // (also when it finished and awaits joining: then it keeps its outcome);
   // false for a missing key. The task stays in the map until joined, and is
-  // then reported cancelled unless it had finished first.
+  // then reported cancelled unless it had finished first. A queued task is
+  // reported cancelled at once, without ever running. Throws std::bad_alloc
+  // only if the cancellation cannot be posted (see abort_handle::abort).
   bool abort(const K& key) { return abort_impl(key); }
 
   // As above, for any key type the (transparent) hash and equality accept,
@@ -499,17 +518,17 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // `terminal` (or any type with the terminal bit) is abort(key). `partial`
   // or `total` asks the task to stop without aborting it: the cancellation
   // is emitted to the running coroutine, which sees it only if it enabled
-  // that type (e.g. `co_await boost::asio::this_coro::reset_cancellation_state(
-  // boost::asio::enable_total_cancellation())`), and the outcome it then
-  // produces (value or exception) is kept. It does nothing to a task that
-  // has not started yet, a blocking task, or a finished or aborted one; a
-  // later terminal abort still works.
-  bool abort(const K& key, boost::asio::cancellation_type type) { return abort_impl(key, type); }
+  // that type (e.g. `co_await asio::this_coro::reset_cancellation_state(
+  // asio::enable_total_cancellation())`), and the outcome it then produces
+  // (value or exception) is kept. It does nothing to a task that has not
+  // started yet (or is queued), a blocking task, or a finished or aborted
+  // one; a later terminal abort still works.
+  bool abort(const K& key, asio::cancellation_type type) { return abort_impl(key, type); }
 
   // As above, for transparent key types.
   template <class Q>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
-  bool abort(const Q& key, boost::asio::cancellation_type type) {
+  bool abort(const Q& key, asio::cancellation_type type) {
     return abort_impl(key, type);
   }
 
@@ -519,37 +538,97 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   // matched stay aborted and the exception propagates.
   template <class Pred>
   std::size_t abort_matching(Pred pred) {
-    return abort_matching(std::move(pred), boost::asio::cancellation_type::terminal);
+    return abort_matching(std::move(pred), asio::cancellation_type::terminal);
   }
 
   // abort_matching(pred) with a cancellation type (see abort(key, type));
   // returns the same count.
   template <class Pred>
-  std::size_t abort_matching(Pred pred, boost::asio::cancellation_type type) {
+  std::size_t abort_matching(Pred pred, asio::cancellation_type type) {
     auto* st = this->state_if_any();
     return st ? st->abort_matching(pred, type) : 0;
   }
 
+  // Aborts every task; they stay in the map (size() is unchanged) until
+  // joined, each reported cancelled unless it had already finished. Throws
+  // std::bad_alloc only if a cancellation cannot be posted (see
+  // abort_handle::abort); the tasks before it are aborted, the rest not.
+  void abort_all() { this->abort_all_(asio::cancellation_type::terminal); }
+
+  // abort_all() with a cancellation type: `terminal` (or any type with the
+  // terminal bit) is abort_all(); `partial` or `total` asks every running
+  // coroutine task to stop (see abort(key, type)) without making any
+  // outcome cancelled. Does nothing to tasks that have not started, blocking
+  // tasks and finished ones.
+  void abort_all(asio::cancellation_type type) { this->abort_all_(type); }
+
   // Removes the task under `key` without aborting it: it runs on, its
   // abort_handles keep working, and its outcome goes to nobody (also when it
-  // had already finished). A pending async_join on `key` completes with
-  // not_found, and a pending async_join_next with nullopt if the map is now
-  // empty. False for a missing key.
+  // had already finished). A queued task starts at once, outside the map.
+  // A pending async_join on `key` completes with not_found, and a pending
+  // async_join_next with nullopt if the map is now empty. False for a
+  // missing key.
   bool detach(const K& key) { return detach_impl(key); }
 
+  // As above, for transparent key types.
   template <class Q>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   bool detach(const Q& key) {
     return detach_impl(key);
   }
 
-  // --- Lookup and capacity -------------------------------------------------
+  // Removes every task without aborting it, as detach(key) does for one:
+  // they run on, their abort_handles still work, and their outcomes are
+  // reported to nobody. The map is empty afterwards; a pending
+  // async_join_next completes with nullopt (one with wait_if_empty keeps
+  // waiting), pending async_joins with not_found.
+  void detach_all() noexcept { this->detach_all_(); }
+
+  // --- Inspecting ------------------------------------------------------------
+
+  // The executor tasks are spawned on and join handlers default to.
+  executor_type get_executor() const noexcept { return this->executor_; }
+
+  // Number of tasks in the map: running, queued, and finished but not yet
+  // joined.
+  std::size_t size() const noexcept { return this->size_(); }
+
+  // size() == 0.
+  bool empty() const noexcept { return size() == 0; }
+
+  // How many tasks have finished and await joining: counted from the moment
+  // a finished task is queued for a join until a join takes it, including a
+  // task an async_join is about to receive.
+  std::size_t ready_count() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->ready_count() : 0;
+  }
+
+  // True if a task for `key` is in the map, finished but unjoined included.
+  bool contains(const K& key) const { return find(key) != nullptr; }
+
+  // As above, for transparent key types.
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  bool contains(const Q& key) const {
+    return find(key) != nullptr;
+  }
+
+  // True if the task with this id is in the map (finished but unjoined
+  // included). The first call builds an id index (linear in size()), kept
+  // up to date from then on (constant time); maps that never ask do not
+  // pay for it.
+  bool contains_task(task_id id) const {
+    auto* st = this->state_if_any();
+    return st && st->contains_task(id);
+  }
 
   // True when the task under `key` has finished and its outcome awaits
-  // joining (until a join takes it); false while it runs, and for a missing
-  // key.
+  // joining (until a join takes it); false while it runs or is queued, and
+  // for a missing key.
   bool is_finished(const K& key) const { return is_finished_impl(key); }
 
+  // As above, for transparent key types.
   template <class Q>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   bool is_finished(const Q& key) const {
@@ -561,19 +640,11 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return abort_handle_impl(key);
   }
 
+  // As above, for transparent key types.
   template <class Q>
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   std::optional<abort_handle> get_abort_handle(const Q& key) const {
     return abort_handle_impl(key);
-  }
-
-  // True if a task for `key` is in the map, finished but unjoined included.
-  bool contains(const K& key) const { return find(key) != nullptr; }
-
-  template <class Q>
-    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
-  bool contains(const Q& key) const {
-    return find(key) != nullptr;
   }
 
   // The keys of all tasks in the map, in no particular order, as a forward
@@ -604,6 +675,10 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
       st->shrink_to(n);
   }
 
+  // The hash and equality the map was constructed with.
+  usable_hash hash_function() const { return hash_; }
+  usable_key_equal key_eq() const { return eq_; }
+
   // Prints the keys with their task ids: `join_map{"a": #12, "b": #13}`
   // (string keys quoted), in no particular order.
   friend std::ostream& operator<<(std::ostream& os, const join_map& map)
@@ -612,7 +687,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     os << "join_map{";
     if (auto* st = map.state_if_any()) {
       bool first = true;
-      for (const auto& slot : *st) {
+      for (const auto& entry : *st) {
         if (!first)
           os << ", ";
         first = false;
@@ -620,18 +695,196 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
           // As std::quoted would (" and \ escaped), without <iomanip>,
           // which is a twentieth of a join_map TU's compile time.
           os << '"';
-          for (char c : std::string_view(slot.key)) {
+          for (char c : std::string_view(entry.key)) {
             if (c == '"' || c == '\\')
               os << '\\';
             os << c;
           }
           os << '"';
         } else
-          os << slot.key;
-        os << ": " << slot.task->id();
+          os << entry.key;
+        os << ": " << entry.task->id();
       }
     }
     return os << '}';
+  }
+
+  // --- The concurrency limit -----------------------------------------------
+  //
+  // With a limit of n, at most n of the map's tasks run at once: a spawn
+  // while n are running queues the task. A queued task is in the map
+  // (size(), contains(), keys(), get_abort_handle() see it) but has not
+  // started; queued tasks start in spawn order as running tasks end (a task
+  // that finished no longer holds a slot, joined or not). So
+  //   size() == running + queued_count() + ready_count().
+  // Aborting a queued task (or its deadline passing) reports it cancelled
+  // (timed out) at once, without ever running it; replacing it drops it
+  // unrun and queues the new task at the end; detaching it starts it at
+  // once, outside the map. Blocking tasks count like the others. A detached
+  // or replaced task gives its slot back at once, even if it is still
+  // running.
+
+  // Sets the limit; 0 (the default) means none. Raising it (or setting 0)
+  // takes queued tasks out of the queue and starts them before it returns
+  // (only their first step is posted, as for every spawn) and lets waiting
+  // async_spawn calls in; lowering it aborts nothing: running tasks finish,
+  // and new ones queue until fewer than the new limit run.
+  void set_concurrency_limit(std::size_t n) { this->set_concurrency_limit_(n); }
+
+  // The current limit; 0 means none.
+  std::size_t concurrency_limit() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->limit() : 0;
+  }
+
+  // How many tasks are queued: in the map but not started, waiting for a
+  // slot. Tasks waiting in async_spawn are not in the map and not counted.
+  std::size_t queued_count() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->queued_count() : 0;
+  }
+
+  // Spawns `task` (an awaitable or a factory) under `key` only if it can
+  // start now: no limit, or fewer than the limit running and nothing
+  // queued. Returns its abort_handle; otherwise nullopt, and the task is
+  // destroyed unstarted (a factory is never called) and the map unchanged.
+  // A task under `key` is replaced only when the new one is spawned.
+  template <class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task) {
+    if (!this->can_start_now())
+      return std::nullopt;
+    return this->spawn_coro(under(key), this->executor_, this->serial_,
+                            std::forward<TaskOrFactory>(task));
+  }
+
+  // Waits until `task` (an awaitable or a factory) can start without
+  // queueing, spawns it under `key` on get_executor() (replacing a task
+  // under `key` then, as spawn does) and completes with its abort_handle.
+  // Without a limit, or with a slot free and nobody waiting, it spawns at
+  // once. Several async_spawn calls may wait; they are served in order, and
+  // only when no task is queued. A waiting task is not in the map yet.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, allocator and lifetimes as for
+  // async_join_next. Executor: the completion spawns into the map, so the
+  // handler's associated executor must be the map's thread. Completion
+  // signature:
+  //   void(error_code ec, abort_handle handle)
+  // Returns:
+  //   - (success, handle)              the task was spawned;
+  //   - (operation_aborted, {})        the wait was cancelled, or the map
+  //                                    destroyed: the task was never
+  //                                    spawned (it is destroyed);
+  //   - (no_memory, {})                spawning failed when the slot came
+  //                                    (out of memory, or the key's Hash or
+  //                                    KeyEqual threw; the map is unchanged).
+  // When it spawns at once, a spawn that throws propagates out of this call
+  // instead, and nothing started. An empty abort_handle does nothing when
+  // aborted.
+  // Per-Operation Cancellation: terminal, partial and total end the wait
+  // with operation_aborted; a cancellation after the task was spawned
+  // changes nothing (it completes with success).
+  template <class TaskOrFactory, JOINERY_COMPLETION_TOKEN_FOR(spawn_signature)
+                                     CompletionToken = detail::default_token_t<executor_type>>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  auto async_spawn(K key, TaskOrFactory&& task,
+                   CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_spawn_with(
+        [key = std::move(key),
+         task = std::decay_t<TaskOrFactory>(std::forward<TaskOrFactory>(task)),
+         ex = this->executor_, serial = this->serial_](state_type& st) mutable {
+          return owner::spawn_coro_into(st, under(key), ex, serial, std::move(task), nullptr);
+        },
+        std::forward<CompletionToken>(token), async_spawn_location);
+  }
+
+  // --- Deadlines -------------------------------------------------------------
+
+  // Spawns `task` (an awaitable or a factory) under `key` on get_executor()
+  // with a deadline `timeout` from now: if it has not finished by then, it
+  // is aborted (terminal cancellation) and reported with a join_error that
+  // is_timed_out() ("task #N timed out"; value() throws task_timed_out).
+  // The time runs from this call, queueing included: a queued task whose
+  // deadline passes never starts. A timeout of zero or less is due at once;
+  // one too long to represent never fires. A task that finishes first keeps
+  // its outcome; one aborted first is reported cancelled. Returns its
+  // abort_handle; otherwise as spawn. One timer, on get_executor(), serves
+  // all of the map's deadlines, and lets the context's run() return once no
+  // task with a deadline is left; it goes with its execution context (the
+  // map may outlive it: no deadline fires after that).
+  template <class Rep, class Period, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_timeout(K key, std::chrono::duration<Rep, Period> timeout,
+                                  TaskOrFactory&& task) {
+    return this->spawn_until(under(key), detail::deadline_after(timeout),
+                             std::forward<TaskOrFactory>(task));
+  }
+
+  // As spawn_with_timeout, with the deadline as a steady_clock time point.
+  template <class Duration, class TaskOrFactory>
+    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
+             detail::task_factory<TaskOrFactory>)
+  abort_handle spawn_with_deadline(
+      K key, std::chrono::time_point<std::chrono::steady_clock, Duration> deadline,
+      TaskOrFactory&& task) {
+    return this->spawn_until(
+        under(key), std::chrono::time_point_cast<std::chrono::steady_clock::duration>(deadline),
+        std::forward<TaskOrFactory>(task));
+  }
+
+  // --- Shutting down -----------------------------------------------------------
+
+  // Aborts every task and waits until all of them have ended, discarding
+  // their outcomes; the map is empty when it completes. Tasks that ignore
+  // cancellation, and blocking tasks already running, delay it until they
+  // end.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor, allocator and lifetimes as
+  // for async_join_next. Completion signature:
+  //   void(error_code ec)
+  // Returns:
+  //   - success                the map is empty;
+  //   - operation_aborted      the wait was cancelled, or the map destroyed
+  //                            (the remaining, aborted tasks stay in the map);
+  //   - already_started        another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total stop the
+  // waiting; the aborts already issued stand.
+  template <JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_shutdown_(std::nullopt, std::forward<CompletionToken>(token));
+  }
+
+  // A graceful shutdown: asks every task to stop with `total` cancellation
+  // (abort_all(total): a coroutine that enabled it can finish its current
+  // work and return), waits up to `grace` (a steady_clock duration, counted
+  // from this call) for the tasks to end, then aborts the rest terminally,
+  // and completes when the map is empty. Outcomes are discarded, as by
+  // async_shutdown(). Tasks that have not started yet are aborted at once
+  // (they never run: there is nothing for them to finish). A `grace` of zero
+  // or less aborts everything at once, like async_shutdown(). Tasks spawned
+  // after this call are joined but neither asked nor aborted.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor, allocator and lifetimes as
+  // for async_join_next. Completion signature:
+  //   void(error_code ec)
+  // Returns: as async_shutdown().
+  // Per-Operation Cancellation: terminal, partial and total stop the
+  // waiting and the grace period: no further aborts are issued (requests
+  // already emitted stand).
+  template <class Rep, class Period,
+            JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_shutdown(std::chrono::duration<Rep, Period> grace,
+                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_shutdown_(std::chrono::ceil<std::chrono::steady_clock::duration>(grace),
+                                 std::forward<CompletionToken>(token));
   }
 
  private:
@@ -644,7 +897,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   template <class Q, class CompletionToken>
   auto async_join_impl(const Q& key, CompletionToken&& token) {
     detail::task_header* t = find(key);
-    return boost::asio::async_initiate<CompletionToken, key_join_signature>(
+    return asio::async_initiate<CompletionToken, key_join_signature>(
         initiate_async_join(this->state_ref(), this->executor_,
                             t ? detail::task_ref<>::share(t) : detail::task_ref<>()),
         token);
@@ -671,8 +924,8 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
     return std::nullopt;
   }
 
-  detail::core_ref<state_type> make_state() const {
-    return detail::core_ref<state_type>(new state_type(0, hash_, eq_));
+  detail::counted_ref<state_type> make_state() const {
+    return detail::counted_ref<state_type>(new state_type(0, hash_, eq_));
   }
 
   // Inserts a spawned task under `key` (see group_owner::spawn_coro).
@@ -687,8 +940,7 @@ class join_map : public detail::group_owner<join_map<K, V, Hash, KeyEqual, Execu
   }
 
   template <class Q>
-  bool abort_impl(const Q& key,
-                  boost::asio::cancellation_type type = boost::asio::cancellation_type::terminal) {
+  bool abort_impl(const Q& key, asio::cancellation_type type = asio::cancellation_type::terminal) {
     detail::task_header* t = find(key);
     if (t)
       t->abort(type);

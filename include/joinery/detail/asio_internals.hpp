@@ -13,7 +13,7 @@
 // 1. Whether an io_context is single-threaded: Asio has no public query for
 //    the concurrency hint before 1.32 (boost::asio::config). joinery asks so
 //    that tasks on a context run by one thread need no serialization of
-//    their own (see serial_executor.hpp).
+//    their own (see task_executor.hpp).
 // 2. The coroutine runner: awaitable_thread and awaitable_thread_entry_point,
 //    the pieces co_spawn is built from. joinery launches tasks with them
 //    instead of co_spawn because Asio 1.26's co_spawn loses a cancellation
@@ -23,16 +23,6 @@
 
 #include <joinery/detail/config.hpp>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/cancellation_state.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/version.hpp>
-
-#if BOOST_ASIO_VERSION >= 103200
-#include <boost/asio/config.hpp>
-#endif
-
 #include <concepts>
 #include <type_traits>
 
@@ -40,7 +30,7 @@ namespace joinery::detail {
 
 // --- 1. The concurrency hint --------------------------------------------------
 
-#if !defined(BOOST_ASIO_HAS_IOCP) && BOOST_ASIO_VERSION < 103200
+#if !defined(JOINERY_ASIO_HAS_IOCP) && JOINERY_ASIO_VERSION < 103200
 static_assert(
     requires(net::detail::scheduler& s) {
       { s.concurrency_hint() } -> std::convertible_to<int>;
@@ -55,15 +45,15 @@ static_assert(
 // (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE and the like), or configured so
 // through boost::asio::config (Asio 1.32 and later).
 inline bool context_is_single_threaded(net::io_context& ctx) {
-#if defined(BOOST_ASIO_HAS_IOCP)
+#if defined(JOINERY_ASIO_HAS_IOCP)
   (void)ctx;  // the IOCP context takes no hint joinery could rely on
   return false;
-#elif BOOST_ASIO_VERSION >= 103200
+#elif JOINERY_ASIO_VERSION >= 103200
   const net::config cfg(ctx);
   return cfg.get("scheduler", "concurrency_hint", 0) == 1 || !cfg.get("scheduler", "locking", true);
 #else
   const int hint = net::use_service<net::detail::scheduler>(ctx).concurrency_hint();
-  return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+  return hint == 1 || !JOINERY_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
 #endif
 }
 

@@ -6,14 +6,11 @@
 // Aborted before it starts, it never runs; once started it runs to
 // completion and keeps its value (it cannot be interrupted).
 
-#include <joinery/detail/join_service.hpp>
-#include <joinery/detail/running_ref.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/context_service.hpp>
+#include <joinery/detail/hand_over.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/task.hpp>
-#include <joinery/detail/task_value.hpp>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -52,7 +49,7 @@ class blocking_task final : public task_value<V> {
   void finish() noexcept {
     fn_.reset();
     this->mark_finished();
-    // An abort of the queued task may still be asking its sink (task.hpp).
+    // An abort of the queued task may still be asking its group (task.hpp).
     this->wait_for_emitters();
     this->deliver();
   }
@@ -68,7 +65,7 @@ class blocking_task final : public task_value<V> {
   static void do_start(task_header* h) {
     auto* t = static_cast<blocking_task*>(h);
     hand_over(
-        t, [t] { return blocking_runner<blocking_task>(running_ref<blocking_task>(t)); },
+        t, [t] { return blocking_runner<blocking_task>(t); },
         [t](blocking_runner<blocking_task>&& runner) { net::post(t->ex_, std::move(runner)); });
   }
 
@@ -80,24 +77,36 @@ class blocking_task final : public task_value<V> {
   fn_holder<Fn> fn_;
 };
 
-// The job posted to the pool.
+// The job posted to the pool. It holds the task's running reference and
+// finishes the task when it has run it, or when it is destroyed unrun (the
+// pool shut down: reported cancelled), unless the post that handed it over
+// destroyed it (hand_over.hpp decides then).
 template <class Task>
 class blocking_runner {
  public:
-  explicit blocking_runner(running_ref<Task> running) noexcept : running_(std::move(running)) {}
+  explicit blocking_runner(Task* t) noexcept : t_(t) {}
+  blocking_runner(blocking_runner&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  blocking_runner& operator=(blocking_runner&&) = delete;
+  ~blocking_runner() {
+    if (t_ && !dropped_during_handover(t_))
+      t_->finish();
+  }
+
   void operator()() {
-    running_.get()->run();
+    Task* t = std::exchange(t_, nullptr);
+    t->run();
     // What finishing starts or wakes is posted to contexts this pool thread
-    // does not run: marked, so that those posts are counted (join_service.hpp).
+    // does not run: marked, so that those posts are counted
+    // (context_service.hpp).
     struct on_pool_scope {
       bool outer = std::exchange(finishing_on_pool(), true);
       ~on_pool_scope() { finishing_on_pool() = outer; }
     } scope;
-    running_.finish();
+    t->finish();
   }
 
  private:
-  running_ref<Task> running_;
+  Task* t_;
 };
 
 // The pool spawn_blocking uses by default: started on first use, 2 threads
@@ -109,11 +118,11 @@ inline net::thread_pool& default_blocking_pool() {
 }
 
 // Creates the blocking task for `f` run by `ex` (a thread pool), reporting
-// to `sink`, and has `admit(t)` start or queue it (see launch_coro_task).
-// Returns the task with one reference for the caller (the group's index).
-// Strong guarantee.
+// to `group` (null: a join_handle's task), and has `admit(t)` start or queue
+// it (see launch_coro_task). Returns the task with one reference for the
+// caller (the group's index, or the join_handle). Strong guarantee.
 template <class V, class Ex, class F, class Admit>
-task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::size_t slot,
+task_header* launch_blocking_task(group_core* group, const Ex& ex, F&& f, std::size_t slot,
                                   Admit&& admit) {
   using fn_type = std::decay_t<F>;
   static_assert(std::is_invocable_v<fn_type&>,
@@ -124,8 +133,7 @@ task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::siz
   auto* t = new task_type(ex, fn_type(std::forward<F>(f)));
   task_ref<> index_ref(t);
   task_ref<> running(t);
-  t->slot_ = slot;
-  t->sink_ = sink;
+  t->bind(group, slot);
   if constexpr (std::is_same_v<std::decay_t<Admit>, start_now_t>)
     task_type::do_start(t);
   else
@@ -135,8 +143,8 @@ task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::siz
 }
 
 template <class V, class Ex, class F>
-task_header* launch_blocking_task(task_sink* sink, const Ex& ex, F&& f, std::size_t slot) {
-  return launch_blocking_task<V>(sink, ex, std::forward<F>(f), slot, start_now_t{});
+task_header* launch_blocking_task(group_core* group, const Ex& ex, F&& f, std::size_t slot) {
+  return launch_blocking_task<V>(group, ex, std::forward<F>(f), slot, start_now_t{});
 }
 
 }  // namespace joinery::detail

@@ -9,16 +9,6 @@
 
 #include <joinery/detail/config.hpp>
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/recycling_allocator.hpp>
-#include <boost/assert/source_location.hpp>
-#include <boost/system/error_code.hpp>
-
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -65,26 +55,40 @@ class work_tracker<Executor, std::enable_if_t<!net::execution::is_executor<Execu
   net::executor_work_guard<Executor> guard_;
 };
 
+#if defined(JOINERY_STANDALONE_ASIO)
+// std::error_code has no room for a source location: the operation's name
+// is not carried (the code and its message are the same as with Boost).
+struct op_location {
+  const char* file;
+  int line;
+  const char* function;
+};
+inline error_code located(error_code code, const op_location&) noexcept {
+  return code;
+}
+#else
+using op_location = boost::source_location;
+
 // `code` carrying the source location `where`, whose function names the
 // joinery operation (ec.what() prints it; comparisons ignore it). `where`
 // must have static storage duration.
-inline boost::system::error_code located(boost::system::error_code code,
-                                         const boost::source_location& where) noexcept {
-  return boost::system::error_code(code, &where);
+inline error_code located(error_code code, const op_location& where) noexcept {
+  return error_code(code, &where);
 }
+#endif
 
-// A static source location `var` for the joinery operation `name`, declared
-// at (file, line).
-#define JOINERY_LOCATION(var, name)             \
-  static constexpr boost::source_location var { \
-    __FILE__, __LINE__, name                    \
+// A static location `var` for the joinery operation `name`, declared at
+// (file, line).
+#define JOINERY_LOCATION(var, name)                     \
+  static constexpr ::joinery::detail::op_location var { \
+    __FILE__, __LINE__, name                            \
   }
 #define JOINERY_OPERATION_LOCATION(name) JOINERY_LOCATION(location, name)
 
 // Completes `handler` at once with `ec` and nothing to deliver, through its
 // associated executor (never inside the initiating call).
 template <class Take, class Handler, class DefaultExecutor>
-void post_empty(Handler&& handler, const DefaultExecutor& ex, boost::system::error_code ec) {
+void post_empty(Handler&& handler, const DefaultExecutor& ex, error_code ec) {
   auto hex = net::get_associated_executor(handler, ex);
   auto args = Take::completion_args(ec, std::nullopt);
 #if defined(__GNUC__) && !defined(__clang__)

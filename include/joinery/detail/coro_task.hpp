@@ -14,19 +14,13 @@
 //   - the entry frame reports the outcome directly, with no extra hop.
 
 #include <joinery/detail/asio_internals.hpp>
+#include <joinery/detail/context_service.hpp>
 #include <joinery/detail/executor_target.hpp>
-#include <joinery/detail/join_service.hpp>
-#include <joinery/detail/running_ref.hpp>
-#include <joinery/detail/serial_executor.hpp>
+#include <joinery/detail/hand_over.hpp>
 #include <joinery/detail/serialized_executor.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/task.hpp>
-#include <joinery/detail/task_value.hpp>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/cancellation_state.hpp>
-#include <boost/asio/cancellation_type.hpp>
+#include <joinery/detail/task_executor.hpp>
 
 #include <optional>
 #include <thread>
@@ -42,7 +36,7 @@ namespace joinery::detail {
 template <class E>
 class coro_control {
  public:
-  // Before launch: the executor the task runs on (serial_executor.hpp);
+  // Before launch: the executor the task runs on (task_executor.hpp);
   // `serialized` says whether it is a serialized_executor over the task.
   // A serialized executor refers to the task: until end() drops it,
   // executor_ keeps the record alive (the launch drops it on failure).
@@ -60,13 +54,14 @@ class coro_control {
   // on the thread destroying that executor.
   void end(task_header* t) noexcept {
     // Destroyed unrun, a serialized task takes its run lock itself, so that
-    // an abort emitting meanwhile sees either a live slot or finished_bit.
+    // an abort emitting meanwhile sees either a live slot or the task
+    // finished.
     const bool lock = serialized_ && running_task() != t;
     if (lock)
       t->lock_run();
     // Drop the coroutine's cancellation state now: it refers to the last
     // operation the task awaited, which may be gone. Emits after this see
-    // finished_bit (set next) and leave the slot alone.
+    // the task finished (next) and leave the slot alone.
     signal_.slot().clear();
     t->mark_finished();
     if (lock)
@@ -75,7 +70,7 @@ class coro_control {
     // outlive its io_context, and the task record may (abort_handles, a map
     // destroyed after the io_context). An abort racing with this may be
     // reading executor_ to post its cancellation: wait for those that saw
-    // the task unfinished (a post is short; later ones see finished_bit).
+    // the task unfinished (a post is short; later ones see it finished).
     t->wait_for_emitters();
     executor_.reset();
     t->deliver();
@@ -83,15 +78,11 @@ class coro_control {
 
   // Emits cancellation of `type` to `t`, serialized with its coroutine.
   void request_cancel(task_header* t, net::cancellation_type type) {
-    // Count ourselves in before looking at finished_bit, so that end()
-    // either sees us and waits before dropping executor_, or we see
-    // finished_bit and back off.
-    const std::uint32_t prev = t->state_.fetch_add(emitter_unit, std::memory_order_acq_rel);
-    struct count_out {
-      task_header* t;
-      ~count_out() { t->state_.fetch_sub(emitter_unit, std::memory_order_acq_rel); }
-    } guard{t};
-    if (prev & finished_bit)
+    // Counted in before looking at the task's state, so that end() either
+    // sees us and waits before dropping executor_, or we see it finished
+    // and back off.
+    task_header::emitter_scope counted(t);
+    if (!counted.unfinished())
       return;
     if (serialized_) {
       if (running_task() == t)
@@ -116,15 +107,9 @@ class coro_control {
   }
 
  private:
+  // Serialized with the task (see task_header::may_emit).
   void emit(task_header* t, net::cancellation_type type) {
-    // A request (non-terminal) after an abort is skipped: Asio's
-    // cancellation state keeps only the last type it was given, so a later
-    // filtered-out request would erase the terminal one. Both emits are
-    // serialized with the task, and abort() sets abort_bit before it emits,
-    // so a request that does not see the bit is emitted before the abort.
-    const std::uint32_t skip =
-        type == net::cancellation_type::terminal ? finished_bit : finished_bit | abort_bit;
-    if (!(t->state_.load(std::memory_order_acquire) & skip))
+    if (t->may_emit(type))
       signal_.emit(type);
   }
 
@@ -140,6 +125,25 @@ class coro_task final : public task_value<V> {
   using executor_type = E;
 
   explicit coro_task(Fn&& fn) : task_value<V>(&vtable, true), fn_(std::move(fn)) {}
+
+  // The task's running reference, as its entry frame holds it: finishes the
+  // task when the frame is destroyed, after the body ran or unrun (its
+  // executor destroyed it first: reported cancelled), unless the post that
+  // handed it over destroyed it (hand_over.hpp decides then).
+  class running {
+   public:
+    explicit running(coro_task* t) noexcept : t_(t) {}
+    running(running&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+    running& operator=(running&&) = delete;
+    ~running() {
+      if (t_ && !dropped_during_handover(t_))
+        t_->finish();
+    }
+    coro_task* get() const noexcept { return t_; }
+
+   private:
+    coro_task* t_;
+  };
 
   decltype(auto) invoke() { return invoke_factory(fn_.get(), this->id()); }
 
@@ -177,7 +181,8 @@ class coro_task final : public task_value<V> {
 // outcome when this frame is destroyed: after the body ran, or unrun when
 // the executor is destroyed first (then the task is reported cancelled).
 template <class Task>
-net::awaitable<entry_point, typename Task::executor_type> run_coro_task(running_ref<Task> running) {
+net::awaitable<entry_point, typename Task::executor_type> run_coro_task(
+    typename Task::running running) {
   Task* t = running.get();
   if (t->try_start()) {
     try {
@@ -220,7 +225,7 @@ class coro_launcher {
   }
 
  private:
-  task_header* task_;  // kept alive by the entry frame's running_ref
+  task_header* task_;  // kept alive by the entry frame's running reference
   coro_control<E>* control_;
   net::awaitable<entry_point, E> entry_;
 };
@@ -231,28 +236,27 @@ void coro_task<V, E, Fn>::do_start(task_header* h) {
   coro_control<E>& control = t->control_;
   hand_over(
       t,
-      [t, &control] {
-        return coro_launcher<E>(t, &control, run_coro_task(running_ref<coro_task>(t)));
-      },
+      [t, &control] { return coro_launcher<E>(t, &control, run_coro_task<coro_task>(running(t))); },
       [&control](coro_launcher<E>&& launcher) {
         // Started by a blocking task finishing on its pool thread: count the
         // post, so that the context is not destroyed under it
-        // (join_service.hpp).
-        join_service::post_scope in_flight(finishing_on_pool() ? join_service_of(control.executor())
-                                                               : nullptr);
+        // (context_service.hpp).
+        context_service::post_scope in_flight(
+            finishing_on_pool() ? context_service_of(control.executor()) : nullptr);
         post_direct(control.executor(), std::move(launcher));
       });
 }
 
 // Creates the coroutine task for the factory `fn` on `ex` (`serial`: see
-// task_executor_for), reporting to `sink` as V, and has `admit(t)` start it
-// (task_vtable::start) or queue it; admit takes over the running reference
-// when it returns, and leaves it to us when it throws. Returns the task with
-// one reference for the caller (the group's index). Strong guarantee: on
-// failure throws and leaves nothing behind.
+// task_executor_for), reporting to `group` (null: a join_handle's task) as
+// V, and has `admit(t)` start it (task_vtable::start) or queue it; admit
+// takes over the running reference when it returns, and leaves it to us
+// when it throws. Returns the task with one reference for the caller (the
+// group's index, or the join_handle). Strong guarantee: on failure throws
+// and leaves nothing behind.
 template <class V, class Ex, class Fn, class Admit>
-task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& fn, std::size_t slot,
-                              Admit&& admit) {
+task_header* launch_coro_task(group_core* group, const Ex& ex, bool serial, Fn&& fn,
+                              std::size_t slot, Admit&& admit) {
   using fn_type = std::decay_t<Fn>;
   using traits = awaitable_traits<factory_result_t<fn_type>>;
   using E = typename traits::executor_type;
@@ -263,8 +267,7 @@ task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& f
   auto* t = new task_type(fn_type(std::forward<Fn>(fn)));
   task_ref<> index_ref(t);  // the caller's reference, until success
   task_ref<> running(t);    // the running reference, until handed over
-  t->slot_ = slot;
-  t->sink_ = sink;
+  t->bind(group, slot);
   bool serialized = false;
   coro_control<E>& control = t->control();
   control.set_executor(task_executor_for<E>(ex, serial, t, serialized), serialized);
@@ -283,9 +286,9 @@ task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& f
 
 // launch_coro_task that starts the task at once.
 template <class V, class Ex, class Fn>
-task_header* launch_coro_task(task_sink* sink, const Ex& ex, bool serial, Fn&& fn,
+task_header* launch_coro_task(group_core* group, const Ex& ex, bool serial, Fn&& fn,
                               std::size_t slot) {
-  return launch_coro_task<V>(sink, ex, serial, std::forward<Fn>(fn), slot, start_now_t{});
+  return launch_coro_task<V>(group, ex, serial, std::forward<Fn>(fn), slot, start_now_t{});
 }
 
 }  // namespace joinery::detail

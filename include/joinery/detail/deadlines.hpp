@@ -2,36 +2,30 @@
 #ifndef JOINERY_DETAIL_DEADLINES_HPP
 #define JOINERY_DETAIL_DEADLINES_HPP
 
-// deadlines: the per-task deadlines of a group, and its one timer.
+// deadlines: a group's per-task deadlines, the deadline heap under them, and
+// the group's one timer.
 //
-// A task spawned with a deadline is in the group's deadline heap until it
-// finishes or leaves the group; the heap is guarded by the group's lock
-// (tasks finish on any thread and take themselves out). One timer per group
-// is armed for the earliest deadline (`armed`, under the group's lock);
-// a later deadline arms nothing, a task finishing early disarms nothing
-// (the timer fires, finds nothing due and re-arms for what is left), and
-// an empty heap cancels the timer so that it does not keep its context
-// busy. Operations on the timer object itself are serialized by its own
-// mutex (taken without the group's lock held; the group's lock may be
-// taken under it): the owner arming an earlier deadline and the timer's
-// handler re-arming may run on two threads.
+// A task spawned with a deadline is in the heap until it finishes, leaves
+// the group or is timed out; the heap is guarded by the group's lock (tasks
+// finish on any thread and take themselves out). One timer per group is
+// armed for the earliest deadline (`armed`): a later deadline arms nothing,
+// a task finishing early disarms nothing (the timer fires, finds nothing due
+// and re-arms for what is left), and an empty heap cancels the timer so that
+// it does not keep its context busy. The timer is a context_timer
+// (context_service.hpp): it goes with its execution context, and the group's
+// deadlines stop firing then. The group (impl/group_core.hpp, sync_timer and
+// on_deadline) brings the timer in line with `armed` after releasing its
+// lock, and times out the tasks the timer finds due.
 
 #include <joinery/detail/config.hpp>
-#include <joinery/detail/intrusive_list.hpp>
-#include <joinery/detail/join_service.hpp>
+#include <joinery/detail/context_service.hpp>
 #include <joinery/detail/task.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/execution_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
-#include <utility>
 #include <vector>
 
 namespace joinery::detail {
@@ -54,12 +48,12 @@ deadline_clock::time_point deadline_after(std::chrono::duration<Rep, Period> tim
 }
 
 // A binary min-heap of (deadline, task); each task knows its position
-// (task_header::deadline_pos_, 1-based). A task that leaves before its
-// deadline (it finished, or left the group) only blanks its entry: O(1),
-// without walking the heap, which for a group of short tasks with long
-// timeouts would be most of the cost. Blank entries are dropped when they
-// reach the top, and all at once when they outnumber the live ones (so the
-// heap stays within twice the live entries, plus a constant).
+// (task_header::deadline_position, 1-based). A task that leaves before its
+// deadline only blanks its entry: O(1), without walking the heap, which for
+// a group of short tasks with long timeouts would be most of the cost.
+// Blank entries are dropped when they reach the top, and all at once when
+// they outnumber the live ones (so the heap stays within twice the live
+// entries, plus a constant).
 class deadline_heap {
  public:
   // No live entry (blank ones may remain).
@@ -72,6 +66,7 @@ class deadline_heap {
       heap_.reserve(heap_.empty() ? 16 : 2 * heap_.size());
   }
 
+  // After reserve_one_more().
   void push(task_header* t, deadline_clock::time_point when) noexcept {
     heap_.push_back({when, t});
     sift_up(heap_.size() - 1);
@@ -90,15 +85,15 @@ class deadline_heap {
     if (heap_.empty() || heap_.front().when > now)
       return nullptr;
     task_header* t = heap_.front().task;
-    t->deadline_pos_ = 0;
+    t->set_deadline_position(0);
     remove_top();
     return t;
   }
 
   // Takes `t` (in the heap) out: its entry is blanked.
   void erase(task_header* t) noexcept {
-    heap_[t->deadline_pos_ - 1].task = nullptr;
-    t->deadline_pos_ = 0;
+    heap_[t->deadline_position() - 1].task = nullptr;
+    t->set_deadline_position(0);
     ++blank_;
     if (blank_ == heap_.size()) {
       heap_.clear();  // keeps the capacity for the next deadlines
@@ -112,10 +107,13 @@ class deadline_heap {
   void clear() noexcept {
     for (entry& e : heap_)
       if (e.task)
-        e.task->deadline_pos_ = 0;
+        e.task->set_deadline_position(0);
     std::vector<entry>().swap(heap_);
     blank_ = 0;
   }
+
+  // Entries held, blank ones included (for tests of the compaction).
+  std::size_t entries() const noexcept { return heap_.size(); }
 
  private:
   struct entry {
@@ -126,7 +124,7 @@ class deadline_heap {
   void place(std::size_t i, entry e) noexcept {
     heap_[i] = e;
     if (e.task)
-      e.task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+      e.task->set_deadline_position(static_cast<std::uint32_t>(i + 1));
   }
 
   void remove_top() noexcept {
@@ -158,7 +156,7 @@ class deadline_heap {
     for (std::size_t i = n / 2; i-- > 0;)
       sift_down(i);
     for (std::size_t i = 0; i < n; ++i)
-      heap_[i].task->deadline_pos_ = static_cast<std::uint32_t>(i + 1);
+      heap_[i].task->set_deadline_position(static_cast<std::uint32_t>(i + 1));
   }
 
   void sift_up(std::size_t i) noexcept {
@@ -194,108 +192,71 @@ class deadline_heap {
   std::size_t blank_ = 0;  // entries whose task left
 };
 
-class timer_service;
-
-// The group's one timer, created on the first deadline (on the group's
-// executor) and owned by the group's core. A group may outlive its
-// execution context (joins on a map after its io_context was destroyed
-// deliver what the tasks left), but an Asio timer may not: the context's
-// timer_service destroys the timer when the context shuts down, and the
-// group's deadlines stop firing then (the context runs nothing any more).
-class deadline_timer {
+// A group's deadlines: the heap, what the timer should wait for, and the
+// timer. Every member but timer() and enable() is called with the group's
+// lock held; each returns whether the timer must then be brought in line
+// (group_core::sync_timer, after the lock is released).
+class deadlines {
  public:
-  explicit deadline_timer(const net::any_io_executor& ex);
-  ~deadline_timer();
-  deadline_timer(const deadline_timer&) = delete;
-  deadline_timer& operator=(const deadline_timer&) = delete;
+  // Registers `t`'s deadline `when`. Throws (out of memory) before anything
+  // changed.
+  bool add(task_header* t, deadline_clock::time_point when) {
+    heap_.reserve_one_more();
+    heap_.push(t, when);
+    if (armed_ && *armed_ <= when)
+      return false;
+    armed_ = when;
+    return true;
+  }
 
-  // Serializes the operations on the timer, and its destruction by the
-  // service.
-  std::mutex mutex;
-  // Empty once the context shut down.
-  std::optional<net::steady_timer> timer;
+  // `t` no longer runs in the group (it reported, left, or failed to start):
+  // its deadline, if any, is gone. The timer is cancelled when nothing is
+  // left to wait for.
+  bool remove(task_header* t) noexcept {
+    if (!t->deadline_position())
+      return false;
+    heap_.erase(t);
+    if (!heap_.empty() || !armed_)
+      return false;
+    armed_.reset();
+    return true;
+  }
+
+  // The timer fired at `now`: the next task due, out of the heap; null when
+  // none is, and then `armed` is what is left to wait for.
+  task_header* pop_due(deadline_clock::time_point now) noexcept {
+    if (task_header* t = heap_.pop_due(now))
+      return t;
+    armed_.reset();
+    if (!heap_.empty())
+      armed_ = heap_.earliest();
+    return nullptr;
+  }
+
+  // The group closes: every deadline is forgotten.
+  bool clear() noexcept {
+    const bool had = !heap_.empty() || armed_;
+    heap_.clear();
+    armed_.reset();
+    return had;
+  }
+
+  // What the timer should wait for; none: it should be cancelled.
+  std::optional<deadline_clock::time_point> armed() const noexcept { return armed_; }
+
+  // The owner's thread, before the first deadline: creates the timer on
+  // `ex` (then constant).
+  void enable(const net::any_io_executor& ex) {
+    if (!timer_)
+      timer_ = std::make_unique<context_timer>(ex);
+  }
+  context_timer* timer() const noexcept { return timer_.get(); }
 
  private:
-  friend class timer_service;
-  std::atomic<timer_service*> service_{nullptr};
-  list_hook<deadline_timer> hook_;
+  deadline_heap heap_;
+  std::optional<deadline_clock::time_point> armed_;
+  std::unique_ptr<context_timer> timer_;
 };
-
-// The deadline timers of the groups on one execution context: destroyed
-// when it shuts down (before the services they belong to are destroyed).
-// Locking: this service's mutex, then a timer's mutex.
-class timer_service final : public net::execution_context::service {
- public:
-  static inline net::execution_context::id id;
-
-  explicit timer_service(net::execution_context& ctx) : net::execution_context::service(ctx) {}
-
-  void link(deadline_timer* t) {
-    std::lock_guard lock(mutex_);
-    if (shut_down_) {
-      t->timer.reset();  // the context is going: no deadline fires
-      return;
-    }
-    timers_.push_back(t);
-    t->service_.store(this, std::memory_order_release);
-  }
-
-  // Called by the timer's destructor (its group's core is gone), which never
-  // overlaps the context's shutdown and destruction unless the context is
-  // destroyed while objects on it are still in use elsewhere.
-  static void unlink(deadline_timer* t) noexcept {
-    timer_service* svc = t->service_.load(std::memory_order_acquire);
-    if (!svc)
-      return;
-    std::lock_guard lock(svc->mutex_);
-    if (t->service_.load(std::memory_order_relaxed) != svc)
-      return;
-    svc->timers_.erase(t);
-    t->service_.store(nullptr, std::memory_order_relaxed);
-  }
-
- private:
-  void shutdown() override {
-    // The timers are moved out under the locks and destroyed after them:
-    // destroying one cancels its pending wait, and a handler destroyed then
-    // may release the last reference to its group, whose destruction
-    // unlinks (and destroys) the deadline_timer.
-    std::vector<net::steady_timer> doomed;
-    {
-      std::lock_guard lock(mutex_);
-      shut_down_ = true;
-      while (deadline_timer* t = timers_.pop_front()) {
-        t->service_.store(nullptr, std::memory_order_relaxed);
-        std::lock_guard timer_lock(t->mutex);
-        if (t->timer) {
-          try {
-            doomed.push_back(std::move(*t->timer));
-          } catch (...) {
-            // Out of memory: destroyed here, under the locks, instead.
-          }
-          t->timer.reset();
-        }
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  intrusive_list<deadline_timer, &deadline_timer::hook_> timers_;
-  bool shut_down_ = false;
-};
-
-inline deadline_timer::deadline_timer(const net::any_io_executor& ex) {
-  // The service first: it is then registered before the timer's own
-  // services (unless they exist already), so those are still there when it
-  // destroys the timer.
-  timer_service& svc = net::use_service<timer_service>(context_of(ex));
-  timer.emplace(ex);
-  svc.link(this);
-}
-
-inline deadline_timer::~deadline_timer() {
-  timer_service::unlink(this);
-}
 
 }  // namespace joinery::detail
 

@@ -14,14 +14,6 @@
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/serialized_executor.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/is_executor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/strand.hpp>
-
 #include <type_traits>
 #include <utility>
 

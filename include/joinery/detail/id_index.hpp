@@ -57,7 +57,7 @@ class id_index {
   struct hash {
     using is_transparent = void;
     std::size_t operator()(const task_header* t) const noexcept {
-      return std::hash<std::uint64_t>{}(t->id_);
+      return std::hash<std::uint64_t>{}(t->id().value());
     }
     std::size_t operator()(task_id id) const noexcept {
       return std::hash<std::uint64_t>{}(id.value());
@@ -66,8 +66,8 @@ class id_index {
   struct eq {
     using is_transparent = void;
     bool operator()(const task_header* a, const task_header* b) const noexcept { return a == b; }
-    bool operator()(const task_header* a, task_id b) const noexcept { return a->id_ == b.value(); }
-    bool operator()(task_id a, const task_header* b) const noexcept { return a.value() == b->id_; }
+    bool operator()(const task_header* a, task_id b) const noexcept { return a->id() == b; }
+    bool operator()(task_id a, const task_header* b) const noexcept { return a == b->id(); }
   };
   using set_type = std::unordered_set<task_header*, hash, eq>;
 

@@ -58,13 +58,30 @@ class intrusive_list {
   }
 
   // Empties the list in O(1) and returns its former first element; the
-  // elements stay chained through their hooks' `next` for the caller to
-  // walk (and must not be erased from this list any more).
+  // elements stay chained through their hooks, for the caller to take one
+  // by one with chain_pop (they must not be erased from this list any more).
   T* release_all() noexcept {
     T* first = head_;
     head_ = tail_ = nullptr;
     size_ = 0;
     return first;
+  }
+
+  // A chain of elements that are in no list (taken out under a lock, to be
+  // acted on after it), threaded through the same hook: push one on `head`,
+  // or take the first off it (its hook cleared; null when empty).
+  static void chain_push(T*& head, T* t) noexcept {
+    (t->*Hook).prev = nullptr;
+    (t->*Hook).next = head;
+    head = t;
+  }
+  static T* chain_pop(T*& head) noexcept {
+    T* t = head;
+    if (t) {
+      head = (t->*Hook).next;
+      (t->*Hook).prev = (t->*Hook).next = nullptr;
+    }
+    return t;
   }
 
  private:

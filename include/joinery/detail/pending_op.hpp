@@ -5,30 +5,32 @@
 // pending_op: what every pending operation of the waiter protocol
 // (waiters.hpp) does the same way, in Asio's manner: its memory comes from
 // the handler's associated allocator; while it waits it holds work on the
-// handler's executor and is linked into that context's join_service; whoever
-// claims it posts its completion there (handover.hpp decides who acts when
-// the post itself destroys it); the completion frees the operation before
-// invoking the handler, so that the handler may start the next one.
+// handler's executor and is linked into that context's context_service;
+// whoever claims it posts its completion there (hand_over.hpp decides who
+// acts when the post itself destroys it); the completion resolves what to
+// deliver and, before invoking the handler, frees the operation, so that
+// the handler may start the next one.
 //
 // Derived (join_op.hpp, spawn_op.hpp) provides, all on the owner's side but
-// abandon_wait:
-//   void run();                   // the completion runs: resolve, complete()
+// abandon_wait, and befriends pending_op:
+//   std::optional<std::tuple<...>> resolve();  // the completion runs: the
+//                                 // handler's arguments, or nullopt when
+//                                 // the wait parked again
 //   void end_wait() noexcept;     // the protocol's "end" for a wait that
 //                                 // never completes (destroyed unrun)
 //   bool abandon_wait() noexcept; // the protocol's "abandon" (its context
 //                                 // shuts down while it is parked)
-// and befriends pending_op.
+// State is what the operation waits on, reference counted (a group's core,
+// or a join_handle's task): the operation holds a reference.
 
 #include <joinery/detail/completion_support.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/context_service.hpp>
 #include <joinery/detail/executor_target.hpp>
-#include <joinery/detail/handover.hpp>
-#include <joinery/detail/join_service.hpp>
+#include <joinery/detail/hand_over.hpp>
 #include <joinery/detail/waiters.hpp>
 
-#include <boost/asio/associated_allocator.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
-
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -60,26 +62,51 @@ class pending_op : public waiter {
     }
   }
 
-  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
-    return net::get_associated_cancellation_slot(handler_);
+  // Installs the cancellation handler Cancellation(args...) in the
+  // handler's cancellation slot, if it has one. If that throws (out of
+  // memory), the operation, which never began, is freed and the exception
+  // propagates.
+  template <class Cancellation, class... Args>
+  void install_cancellation(Args&&... args) {
+    auto s = slot();
+    if (!s.is_connected())
+      return;
+    try {
+      s.template emplace<Cancellation>(std::forward<Args>(args)...);
+    } catch (...) {
+      destroy_unstarted();
+      throw;
+    }
   }
 
-  // Frees an operation that never began, or whose initiation failed after
-  // it began (then it ended first).
-  void destroy_unstarted() noexcept {
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    join_service::unlink(this);
-    State* state = state_;
-    destroy();
-    state->release();
+  // Starts the wait: begin() registers it and says whether it must complete
+  // at once; otherwise it prepares to wait (outside the group's lock: lock
+  // order) and park() parks it, unless news came meanwhile (true). When it
+  // must complete now, its completion is posted; if that throws, undo()
+  // ends the wait, the operation is freed and the exception tells the
+  // initiator (Asio's convention for an initiation that cannot start).
+  template <class Begin, class Park, class Undo>
+  void start(Begin&& begin, Park&& park, Undo&& undo) {
+    bool post_now = begin();
+    if (!post_now) {
+      prepare_wait();
+      post_now = park();
+    }
+    if (!post_now)
+      return;
+    try {
+      post();
+    } catch (...) {
+      undo();
+      destroy_unstarted();
+      throw;
+    }
   }
 
   // Before the operation first parks (on the owner's side): take
   // outstanding work on the handler's executor, and link into its context's
-  // join_service. Failing either (out of memory) it waits without: it then
-  // merely lets run() return early, or outlives a destroyed context.
+  // context_service. Failing either (out of memory) it waits without: it
+  // then merely lets run() return early, or outlives a destroyed context.
   void prepare_wait() noexcept {
     if (prepared_)
       return;
@@ -89,7 +116,7 @@ class pending_op : public waiter {
     } catch (...) {
     }
     try {
-      net::use_service<join_service>(context_of(ex_)).link(this);
+      net::use_service<context_service>(context_of(ex_)).link(this);
     } catch (...) {
     }
   }
@@ -101,21 +128,8 @@ class pending_op : public waiter {
   }
   ~pending_op() = default;
 
-  // Frees the operation, then invokes the handler with `args` (a tuple).
-  // Called from run(), inside the completion posted to the handler's
-  // associated executor: invoking the handler here is invoking it there.
-  template <class Args>
-  void complete(Args args) {
-    join_service::unlink(this);
-    auto s = slot();
-    if (s.is_connected())
-      s.clear();
-    Handler handler(std::move(handler_));
-    auto work(std::move(work_));  // released after the handler ran
-    State* state = state_;
-    destroy();
-    state->release();
-    std::apply(std::move(handler), std::move(args));
+  net::associated_cancellation_slot_t<Handler> slot() const noexcept {
+    return net::get_associated_cancellation_slot(handler_);
   }
 
   Handler handler_;
@@ -145,6 +159,31 @@ class pending_op : public waiter {
     handler_allocator alloc_;
   };
 
+  // The completion runs, on the handler's side: resolve, then complete
+  // unless the wait parked again.
+  static void run(Derived* self) {
+    auto args = self->resolve();
+    if (args)
+      self->complete(std::move(*args));
+  }
+
+  // Frees the operation, then invokes the handler with `args` (a tuple).
+  // Inside the completion posted to the handler's associated executor:
+  // invoking the handler here is invoking it there.
+  template <class Args>
+  void complete(Args args) {
+    context_service::unlink(this);
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    Handler handler(std::move(handler_));
+    auto work(std::move(work_));  // released after the handler ran
+    State* state = state_;
+    destroy();
+    state->release();
+    std::apply(std::move(handler), std::move(args));
+  }
+
   // Posts the completion. If this throws, the operation is intact and still
   // claimed: the caller requeues or frees it. Once the post succeeded the
   // completion may already have run on another thread, so `self` is not
@@ -152,8 +191,8 @@ class pending_op : public waiter {
   static void do_post(waiter* base) {
     auto* self = static_cast<Derived*>(base);
     // Read before the post: once it is enqueued the completion may run and
-    // unlink the wait. The scope outlives the post (join_service.hpp).
-    join_service::post_scope in_flight(self->service_.load(std::memory_order_acquire));
+    // unlink the wait. The scope outlives the post (context_service.hpp).
+    context_service::post_scope in_flight(self->service());
     bool dropped;
     {
       handover_scope scope(self);
@@ -166,7 +205,7 @@ class pending_op : public waiter {
       self->discard();  // dropped unrun without an error: the executor was shut down
   }
 
-  // The context shut down while we waited (join_service.hpp).
+  // The context shut down while we waited (context_service.hpp).
   static bool do_abandon(waiter* base) noexcept {
     auto* self = static_cast<Derived*>(base);
     State* state = self->state_;
@@ -179,9 +218,21 @@ class pending_op : public waiter {
 
   // The posted completion was destroyed unrun (its executor was shut down).
   void discard() noexcept {
-    join_service::unlink(this);
+    context_service::unlink(this);
     State* state = state_;
     static_cast<Derived*>(this)->end_wait();
+    destroy();
+    state->release();
+  }
+
+  // Frees an operation that never began, or whose start failed after it
+  // began (then it ended first).
+  void destroy_unstarted() noexcept {
+    auto s = slot();
+    if (s.is_connected())
+      s.clear();
+    context_service::unlink(this);
+    State* state = state_;
     destroy();
     state->release();
   }
@@ -193,8 +244,6 @@ class pending_op : public waiter {
     self->~Derived();
     std::allocator_traits<self_allocator>::deallocate(alloc, self, 1);
   }
-
-  static void run(Derived* self) { self->run(); }
 
   std::optional<work_tracker<WorkExecutor>> work_;
 

@@ -29,11 +29,6 @@
 #include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/task.hpp>
 
-#include <boost/asio/execution.hpp>
-#include <boost/asio/prefer.hpp>
-#include <boost/asio/query.hpp>
-#include <boost/asio/require.hpp>
-
 #include <type_traits>
 #include <utility>
 

@@ -10,8 +10,6 @@
 #include <joinery/detail/config.hpp>
 #include <joinery/task_id.hpp>
 
-#include <boost/asio/awaitable.hpp>
-
 #include <concepts>
 #include <functional>
 #include <optional>

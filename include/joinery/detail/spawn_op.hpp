@@ -5,12 +5,12 @@
 // The pending async_spawn: a spawner waiting for a concurrency slot.
 //
 // Life of one operation (the protocol is group_core's, its queue the
-// admission's wait_queue):
+// concurrency limit's wait_queue):
 //   1. start_spawn_wait, on the owner's thread: when nobody waits before it
 //      and a slot is free, it spawns at once and posts its completion.
 //      Otherwise it allocates the operation with the handler's associated
 //      allocator, installs its cancellation handler, links into its
-//      context's join_service, takes work, and parks at the back of the
+//      context's context_service, takes work, and parks at the back of the
 //      queue.
 //   2. A slot freeing (a task finishing on any thread, the limit raised)
 //      claims the first parked waiters, one per free slot, each holding its
@@ -26,43 +26,28 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/completion_support.hpp>
-#include <joinery/detail/executor_target.hpp>
+#include <joinery/detail/config.hpp>
+#include <joinery/detail/counted_ref.hpp>
 #include <joinery/detail/group_core.hpp>
-#include <joinery/detail/handover.hpp>
-#include <joinery/detail/join_service.hpp>
 #include <joinery/detail/pending_op.hpp>
-#include <joinery/detail/waiters.hpp>
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_allocator.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/system/error_code.hpp>
-
-#include <memory>
-#include <new>
+#include <cstdint>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace joinery::detail {
 
 class spawn_cancellation {
  public:
-  spawn_cancellation(group_core* core, std::uint64_t seq) noexcept : core_(core), seq_(seq) {
-    core_->add_ref();
-  }
-  spawn_cancellation(const spawn_cancellation&) = delete;
-  spawn_cancellation& operator=(const spawn_cancellation&) = delete;
-  ~spawn_cancellation() { core_->release(); }
+  spawn_cancellation(group_core* core, std::uint64_t seq) noexcept
+      : core_(counted_ref<group_core>::share(core)), seq_(seq) {}
 
   void operator()(net::cancellation_type_t) noexcept { core_->cancel_spawn_wait(seq_); }
 
  private:
-  group_core* core_;
+  counted_ref<group_core> core_;
   std::uint64_t seq_;
 };
 
@@ -76,44 +61,43 @@ class spawn_op final : public pending_op<spawn_op<State, Handler, WorkExecutor, 
 
  public:
   spawn_op(Handler&& handler, const WorkExecutor& ex, State* state, Spawn&& spawn,
-           const boost::source_location* where)
+           const op_location* where)
       : base(std::move(handler), ex, state), spawn_(std::move(spawn)), where_(where) {}
 
  private:
   // The completion, on the owner's side (see the file comment).
-  void run() {
+  std::optional<std::tuple<error_code, abort_handle>> resolve() {
     switch (this->state_->resolve_spawn_wait(this)) {
       case group_core::spawn_resolution::parked:
-        return;
+        return std::nullopt;
       case group_core::spawn_resolution::aborted:
-        return this->complete(
-            std::make_tuple(located(net::error::operation_aborted, *where_), abort_handle()));
+        return std::make_tuple(located(net::error::operation_aborted, *where_), abort_handle());
       case group_core::spawn_resolution::spawn:
         break;
     }
     abort_handle handle;
-    boost::system::error_code ec;
+    error_code ec;
     try {
       handle = spawn_(*this->state_);
     } catch (...) {
       // The handler must still be called once: the task could not be
-      // spawned (out of memory, or the key's hash threw).
+      // spawned (out of memory, or the key's hash or equality threw).
       ec = located(net::error::no_memory, *where_);
     }
-    this->complete(std::make_tuple(ec, std::move(handle)));
+    return std::make_tuple(ec, std::move(handle));
   }
 
   void end_wait() noexcept { this->state_->end_spawn_wait(this); }
   bool abandon_wait() noexcept { return this->state_->abandon_spawn_wait(this); }
 
   Spawn spawn_;
-  const boost::source_location* where_;  // names the operation in error codes
+  const op_location* where_;  // names the operation in error codes
 };
 
 // Starts an async_spawn on `state` (see the file comment).
 template <class State, class Handler, class DefaultExecutor, class Spawn>
 void start_spawn_wait(State& state, Handler&& handler, const DefaultExecutor& ex, Spawn&& spawn,
-                      const boost::source_location& where) {
+                      const op_location& where) {
   using handler_type = std::decay_t<Handler>;
   using work_executor = net::associated_executor_t<handler_type, DefaultExecutor>;
   using op_type = spawn_op<State, handler_type, work_executor, std::decay_t<Spawn>>;
@@ -122,27 +106,27 @@ void start_spawn_wait(State& state, Handler&& handler, const DefaultExecutor& ex
     // A failing spawn throws out of the initiation, before anything changed.
     abort_handle h = spawn(state);
     auto hex = net::get_associated_executor(handler, ex);
-    net::post(hex, net::append(std::forward<Handler>(handler), boost::system::error_code(),
-                               std::move(h)));
+    net::post(hex, net::append(std::forward<Handler>(handler), error_code(), std::move(h)));
     return;
   }
   handler_type h(std::forward<Handler>(handler));
   work_executor wex = net::get_associated_executor(h, ex);
   op_type* op = op_type::create(std::move(h), wex, &state,
                                 std::decay_t<Spawn>(std::forward<Spawn>(spawn)), &where);
-  const std::uint64_t seq = state.next_join_seq();
-  auto slot = op->slot();
-  if (slot.is_connected()) {
-    try {
-      slot.template emplace<spawn_cancellation>(&state, seq);
-    } catch (...) {
-      op->destroy_unstarted();
-      throw;
-    }
-  }
-  state.begin_spawn_wait(op, seq);
-  op->prepare_wait();
-  state.park_spawn_wait(op);
+  const std::uint64_t seq = state.next_wait_seq();
+  op->template install_cancellation<spawn_cancellation>(&state, seq);
+  // It always parks: park_spawn_wait posts it itself when a slot is free or
+  // it was cancelled meanwhile.
+  op->start(
+      [&] {
+        state.begin_spawn_wait(op, seq);
+        return false;
+      },
+      [&] {
+        state.park_spawn_wait(op);
+        return false;
+      },
+      [] {});
 }
 
 }  // namespace joinery::detail

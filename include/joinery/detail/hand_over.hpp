@@ -1,9 +1,9 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-#ifndef JOINERY_DETAIL_HANDOVER_HPP
-#define JOINERY_DETAIL_HANDOVER_HPP
+#ifndef JOINERY_DETAIL_HAND_OVER_HPP
+#define JOINERY_DETAIL_HAND_OVER_HPP
 
-// "Was I destroyed inside my own post?"
-//
+// Handing a handler that owns something to an executor: "was I destroyed
+// inside my own post?", and hand_over(), which posts a task's runner.
 // joinery posts two kinds of handler that own something when they are
 // destroyed unrun: a task's runner (it reports the task cancelled, as when
 // an io_context is destroyed with the task queued) and a join's completion
@@ -18,6 +18,9 @@
 // dropped_during_handover(owner) before acting.
 
 #include <joinery/detail/config.hpp>
+#include <joinery/detail/task.hpp>
+
+#include <utility>
 
 namespace joinery::detail {
 
@@ -65,6 +68,36 @@ inline bool dropped_during_handover(const void* owner) noexcept {
   return true;
 }
 
+// The admission of a task that starts at once (launch_coro_task,
+// launch_blocking_task): no queue, no deadline.
+struct start_now_t {};
+
+// Posts the runner that make_runner() creates for the task `t` through
+// post_fn, handing it the task's running reference and the task's
+// reference on its group (for as long as the task has not reported). The
+// runner finishes the task when it is destroyed (Task::finish()), unless
+// dropped_during_handover(t) says the post destroyed it. Strong guarantee:
+// if this throws, the task never ran and is not reported, and the running
+// reference is still the caller's. If the executor drops the runner at once
+// without an error (it is shut down), the task is reported cancelled.
+template <class Task, class MakeRunner, class Post>
+void hand_over(Task* t, MakeRunner&& make_runner, Post&& post_fn) {
+  // Taken before the post: the task may finish on another thread before
+  // the post returns.
+  t->hold_group();
+  handover_scope scope(t);
+  try {
+    post_fn(make_runner());
+  } catch (...) {
+    // Every runner built was destroyed during the unwinding and deferred to
+    // us: the task never ran, and its running reference was not consumed.
+    t->release_group();
+    throw;
+  }
+  if (scope.dropped())
+    t->finish();  // dropped by a shut-down executor: reported cancelled
+}
+
 }  // namespace joinery::detail
 
-#endif  // JOINERY_DETAIL_HANDOVER_HPP
+#endif  // JOINERY_DETAIL_HAND_OVER_HPP

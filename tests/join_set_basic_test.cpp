@@ -38,7 +38,7 @@ TEST_CASE("join_set: tokio example, the sum of squares of 1..3 is 14", "[join_se
   });
 }
 
-TEST_CASE("join_set: results come in completion order; size counts tasks until joined",
+TEST_CASE("join_set: results come in completion order, size counts tasks until joined",
           "[join_set]") {
   net::io_context ioc;
   co_run(ioc, [&]() -> awaitable<void> {

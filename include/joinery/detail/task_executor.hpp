@@ -1,8 +1,8 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-#ifndef JOINERY_DETAIL_SERIAL_EXECUTOR_HPP
-#define JOINERY_DETAIL_SERIAL_EXECUTOR_HPP
+#ifndef JOINERY_DETAIL_TASK_EXECUTOR_HPP
+#define JOINERY_DETAIL_TASK_EXECUTOR_HPP
 
-// Which executor a task runs on.
+// Which executor a task runs on (is_serial_executor, task_executor_for).
 //
 // cancellation_signal::emit must be serialized with the coroutine it
 // cancels. A task therefore runs on an executor that runs its handlers one
@@ -78,4 +78,4 @@ E task_executor_for(const Ex& ex, bool serial, task_header* t, bool& serialized)
 
 }  // namespace joinery::detail
 
-#endif  // JOINERY_DETAIL_SERIAL_EXECUTOR_HPP
+#endif  // JOINERY_DETAIL_TASK_EXECUTOR_HPP

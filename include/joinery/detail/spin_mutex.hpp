@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
-#ifndef JOINERY_DETAIL_SPIN_LOCK_HPP
-#define JOINERY_DETAIL_SPIN_LOCK_HPP
+#ifndef JOINERY_DETAIL_SPIN_MUTEX_HPP
+#define JOINERY_DETAIL_SPIN_MUTEX_HPP
 
 // spin_mutex: the group's lock. Its critical sections are a few pointer
 // moves (link a finished task, claim a waiter), taken once or twice per
@@ -50,4 +50,4 @@ class spin_mutex {
 
 }  // namespace joinery::detail
 
-#endif  // JOINERY_DETAIL_SPIN_LOCK_HPP
+#endif  // JOINERY_DETAIL_SPIN_MUTEX_HPP

@@ -165,7 +165,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "concurrency limit: a spawn on a queued task's key replaces it unrun and unreported; the "
+    "concurrency limit: a spawn on a queued task's key replaces it unrun and unreported, the "
     "new task queues at the end (AC-51)",
     "[scheduling]") {
   one_slot_taken f;
@@ -205,7 +205,7 @@ TEST_CASE("concurrency limit: detaching a queued task starts it at once outside 
 }
 
 TEST_CASE(
-    "concurrency limit: raising the limit starts queued tasks before it returns; lowering it "
+    "concurrency limit: raising the limit starts queued tasks before it returns, lowering it "
     "aborts nothing (AC-51)",
     "[scheduling]") {
   net::io_context ioc;
@@ -329,7 +329,7 @@ TEST_CASE("try_spawn: a queued task means nothing can start now (AC-52)", "[sche
 }
 
 TEST_CASE(
-    "async_spawn: waits for a slot, then spawns and completes with the task's handle; the "
+    "async_spawn: waits for a slot, then spawns and completes with the task's handle, the "
     "waiting task is not in the map (AC-52)",
     "[scheduling]") {
   one_slot_taken f;
@@ -559,7 +559,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "concurrency limit: a graceful request to a queued task does nothing; a later abort "
+    "concurrency limit: a graceful request to a queued task does nothing, a later abort "
     "still cancels it (AC-51)",
     "[scheduling]") {
   one_slot_taken f;
@@ -786,7 +786,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "spawn_with_timeout: a map with deadlines may outlive its io_context; the tasks are "
+    "spawn_with_timeout: a map with deadlines may outlive its io_context, the tasks are "
     "reported cancelled (AC-53)",
     "[scheduling]") {
   std::optional<net::io_context> ioc(std::in_place);
