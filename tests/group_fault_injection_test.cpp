@@ -99,7 +99,7 @@ extern "C" void* aligned_alloc(std::size_t align, std::size_t size) {
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
@@ -181,7 +181,7 @@ TEST_CASE("fault injection: a join that runs out of memory consumes nothing", "[
     bool threw = false;
     try {
       fault::armed arm(n);
-      map.async_join_next([&](boost::system::error_code, std::optional<int_map::value_type> next) {
+      map.async_join_next([&](joinery::error_code, std::optional<int_map::value_type> next) {
         ++calls;
         CHECK(next);
       });
@@ -197,7 +197,7 @@ TEST_CASE("fault injection: a join that runs out of memory consumes nothing", "[
     CHECK(calls == 0);
     // The result is still there for the next join, which works.
     CHECK(map.size() == 1);
-    map.async_join_next([&](boost::system::error_code ec, std::optional<int_map::value_type> next) {
+    map.async_join_next([&](joinery::error_code ec, std::optional<int_map::value_type> next) {
       ++calls;
       CHECK_FALSE(ec);
       REQUIRE(next);

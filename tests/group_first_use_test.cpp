@@ -8,10 +8,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/deferred.hpp>
+#include "support/asio.hpp"
 
 #include <string>
 
@@ -38,11 +35,11 @@ namespace {
 
 // Starts two joins on `group` at once and returns the second one's code.
 template <class Group>
-boost::system::error_code second_join_error(net::io_context& ioc, Group& group) {
+joinery::error_code second_join_error(net::io_context& ioc, Group& group) {
   group.spawn(value_after(1ms, 1));
-  boost::system::error_code second;
+  joinery::error_code second;
   group.async_join_next([](auto...) {});
-  group.async_join_next([&](boost::system::error_code ec, auto) { second = ec; });
+  group.async_join_next([&](joinery::error_code ec, auto) { second = ec; });
   ioc.run_for(1s);
   return second;
 }
@@ -55,29 +52,35 @@ TEST_CASE("errors: a second concurrent join is already_started and named by its 
   SECTION("join_map") {
     joinery::join_map<int, int> map(ioc);
     map.spawn(1, value_after(1ms, 1));
-    boost::system::error_code second;
+    joinery::error_code second;
     map.async_join_next([](auto...) {});
-    map.async_join_next([&](boost::system::error_code ec, auto) { second = ec; });
+    map.async_join_next([&](joinery::error_code ec, auto) { second = ec; });
     ioc.run_for(1s);
     CHECK(second == net::error::already_started);
     CHECK(second == joinery::error::join_in_progress);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
     CHECK(second.what().find("joinery::join_map::async_join_next") != std::string::npos);
+#endif
   }
   SECTION("join_set") {
     joinery::join_set<int> set(ioc);
     const auto ec = second_join_error(ioc, set);
     CHECK(ec == net::error::already_started);
     CHECK(ec == joinery::error::join_in_progress);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
     CHECK(ec.what().find("joinery::join_set::async_join_next") != std::string::npos);
+#endif
   }
   SECTION("join_handle") {
     auto h = joinery::spawn(ioc, value_after(1ms, 1));
-    boost::system::error_code second;
+    joinery::error_code second;
     h.async_wait([](auto...) {});
-    h.async_wait([&](boost::system::error_code ec, auto) { second = ec; });
+    h.async_wait([&](joinery::error_code ec, auto) { second = ec; });
     ioc.run_for(1s);
     CHECK(second == net::error::already_started);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
     CHECK(second.what().find("joinery::join_handle::async_wait") != std::string::npos);
+#endif
   }
 }
 
@@ -90,21 +93,25 @@ TEST_CASE("errors: nothing to join is not_found and cancelled waits name their o
     CHECK(ec == net::error::not_found);
     CHECK(ec == joinery::error::nothing_to_join);
     CHECK_FALSE(ec == joinery::error::join_in_progress);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
     CHECK(ec.what().find("joinery::join_handle::async_wait") != std::string::npos);
+#endif
     CHECK_FALSE(r.error().is_cancelled());  // no task, so no cancelled task either
   });
   joinery::join_map<int, int> map(ioc);
   map.spawn(1, value_after(1h, 1));
   net::cancellation_signal sig;
-  boost::system::error_code all_ec;
-  map.async_join_all(net::bind_cancellation_slot(
-      sig.slot(), [&](boost::system::error_code ec, auto) { all_ec = ec; }));
+  joinery::error_code all_ec;
+  map.async_join_all(
+      net::bind_cancellation_slot(sig.slot(), [&](joinery::error_code ec, auto) { all_ec = ec; }));
   ioc.restart();
   ioc.poll();
   sig.emit(net::cancellation_type::terminal);
   ioc.poll();
   CHECK(all_ec == net::error::operation_aborted);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
   CHECK(all_ec.what().find("joinery::join_map::async_join_all") != std::string::npos);
+#endif
   CHECK(joinery::error::category().name() == std::string("joinery"));
   CHECK(joinery::error::make_error_condition(joinery::error::join_in_progress)
             .message()

@@ -9,12 +9,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -62,9 +57,9 @@ joinery::join_result<int> only_outcome(int_map& map) {
 
 struct shutdown_recorder {
   int calls = 0;
-  boost::system::error_code ec;
+  joinery::error_code ec;
   auto handler() {
-    return [this](boost::system::error_code e) {
+    return [this](joinery::error_code e) {
       ++calls;
       ec = e;
     };
@@ -208,7 +203,7 @@ TEST_CASE(
   pump(ioc);
   CHECK(handle.is_finished());
   std::optional<joinery::join_result<int>> waited;
-  handle.async_wait([&](boost::system::error_code ec, joinery::join_result<int> r) {
+  handle.async_wait([&](joinery::error_code ec, joinery::join_result<int> r) {
     CHECK_FALSE(ec);
     waited.emplace(std::move(r));
   });

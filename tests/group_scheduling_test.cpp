@@ -8,10 +8,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include "support/asio.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -385,7 +382,7 @@ TEST_CASE(
   std::vector<int> served;
   for (int i = 2; i < 5; ++i)
     map.async_spawn(i, logged_value(log, i),
-                    [&served, i](boost::system::error_code ec, joinery::abort_handle) {
+                    [&served, i](joinery::error_code ec, joinery::abort_handle) {
                       CHECK_FALSE(ec);
                       served.push_back(i);
                     });
@@ -594,7 +591,7 @@ TEST_CASE("async_shutdown(grace): queued tasks are aborted at once and never sta
     set.spawn(logged_value(log, 10 + i));
   pump(ioc);
   CHECK(set.queued_count() == 3);
-  boost::system::error_code result = net::error::would_block;
+  joinery::error_code result = net::error::would_block;
   co_run(ioc, [&]() -> awaitable<void> {
     auto [ec] = co_await set.async_shutdown(1h, net::as_tuple(net::use_awaitable));
     result = ec;

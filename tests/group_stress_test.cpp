@@ -7,12 +7,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_future.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -30,7 +25,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
@@ -254,9 +249,9 @@ awaitable<void> cancelled_waits(long waits, long& joined, long& aborted_waits, l
     }
     // Start a wait and cancel it after 0-3 other handlers ran.
     net::cancellation_signal sig;
-    std::optional<std::pair<boost::system::error_code, std::optional<int_map::value_type>>> got;
+    std::optional<std::pair<joinery::error_code, std::optional<int_map::value_type>>> got;
     map.async_join_next(net::bind_cancellation_slot(
-        sig.slot(), [&](boost::system::error_code ec, std::optional<int_map::value_type> n) {
+        sig.slot(), [&](joinery::error_code ec, std::optional<int_map::value_type> n) {
           got.emplace(ec, std::move(n));
         }));
     for (int s = static_cast<int>(rng() % 4); s > 0; --s)

@@ -91,19 +91,16 @@ TEST_CASE("join_error: cancelled and exception errors say which they are", "[joi
 TEST_CASE("join_result: value() rethrows the task's exception with its original type",
           "[join_error]") {
   joinery::join_result<int> r(
-      boost::system::in_place_error,
       joinery::join_error::from_exception(joinery::task_id(3), make_error("x")));
   CHECK_THROWS_AS(r.value(), custom_error);
   joinery::join_result<void> rv(
-      boost::system::in_place_error,
       joinery::join_error::from_exception(joinery::task_id(3), make_error("y")));
   CHECK_THROWS_AS(rv.value(), custom_error);
 }
 
 TEST_CASE("join_result: value() of a cancelled task throws task_cancelled with its id",
           "[join_error]") {
-  joinery::join_result<std::unique_ptr<int>> r(boost::system::in_place_error,
-                                               joinery::join_error::cancelled(joinery::task_id(9)));
+  joinery::join_result<std::unique_ptr<int>> r(joinery::join_error::cancelled(joinery::task_id(9)));
   try {
     (void)std::move(r).value();
     FAIL("no exception");

@@ -5,11 +5,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <memory>
@@ -19,7 +15,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 }  // namespace
@@ -72,16 +68,16 @@ TEST_CASE("join_handle: cancelling the wait neither aborts the task nor loses it
   net::io_context ioc;
   auto h = joinery::spawn(ioc, value_after(20ms, 5));
   net::cancellation_signal sig;
-  boost::system::error_code first_ec;
+  joinery::error_code first_ec;
   h.async_wait(net::bind_cancellation_slot(
-      sig.slot(), [&](boost::system::error_code ec, joinery::join_result<int>) { first_ec = ec; }));
+      sig.slot(), [&](joinery::error_code ec, joinery::join_result<int>) { first_ec = ec; }));
   ioc.poll();
   sig.emit(net::cancellation_type::total);
   ioc.poll();
   CHECK(first_ec == net::error::operation_aborted);
   CHECK_FALSE(h.is_finished());
   int got = 0;
-  h.async_wait([&](boost::system::error_code ec, joinery::join_result<int> r) {
+  h.async_wait([&](joinery::error_code ec, joinery::join_result<int> r) {
     CHECK_FALSE(ec);
     got = r.value();
   });
@@ -132,11 +128,11 @@ TEST_CASE(
     "operation_aborted",
     "[join_handle][lifetime]") {
   net::io_context ioc;
-  boost::system::error_code ec;
+  joinery::error_code ec;
   int calls = 0;
   {
     auto h = joinery::spawn(ioc, value_after(1h, 1));
-    h.async_wait([&](boost::system::error_code e, joinery::join_result<int>) {
+    h.async_wait([&](joinery::error_code e, joinery::join_result<int>) {
       ++calls;
       ec = e;
     });

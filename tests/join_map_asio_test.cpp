@@ -6,14 +6,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <future>
@@ -24,7 +17,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;
@@ -80,8 +73,8 @@ TEST_CASE("join_map: async_shutdown works with a callback", "[join_map][tokens]"
   int_map map(ioc.get_executor());
   map.spawn(1, value_after(1h, 1));
   int calls = 0;
-  boost::system::error_code result = net::error::fault;
-  map.async_shutdown([&](boost::system::error_code ec) {
+  joinery::error_code result = net::error::fault;
+  map.async_shutdown([&](joinery::error_code ec) {
     ++calls;
     result = ec;
   });
@@ -99,7 +92,7 @@ TEST_CASE("join_map: the join handler runs on its associated executor", "[join_m
   map.spawn(1, value_after(1ms, 1));
   bool on_strand = false;
   int calls = 0;
-  map.async_join_next(net::bind_executor(strand, [&](boost::system::error_code, auto next) {
+  map.async_join_next(net::bind_executor(strand, [&](joinery::error_code, auto next) {
     ++calls;
     on_strand = strand.running_in_this_thread();
     CHECK(next);
@@ -117,7 +110,7 @@ TEST_CASE("join_map: without an associated executor the handler runs on the map'
   map.spawn(1, value_now(1));
   bool on_strand = false;
   map.async_join_next(
-      [&](boost::system::error_code, auto) { on_strand = strand.running_in_this_thread(); });
+      [&](joinery::error_code, auto) { on_strand = strand.running_in_this_thread(); });
   ioc.run_for(1s);
   CHECK(on_strand);
 }
@@ -129,11 +122,11 @@ TEST_CASE("join_map: the join uses and frees the handler's associated allocator"
   int_map map(ioc.get_executor());
   map.spawn(1, value_after(1ms, 1));
   int calls = 0;
-  map.async_join_next(net::bind_allocator(tracking_allocator<void>(&counts),
-                                          [&](boost::system::error_code, auto next) {
-                                            ++calls;
-                                            CHECK(next);
-                                          }));
+  map.async_join_next(
+      net::bind_allocator(tracking_allocator<void>(&counts), [&](joinery::error_code, auto next) {
+        ++calls;
+        CHECK(next);
+      }));
   ioc.run_for(1s);
   CHECK(calls == 1);
   CHECK(counts.allocations > 0);
@@ -390,7 +383,7 @@ TEST_CASE("join_map: a map typed on the concrete io_context executor runs and ab
   int calls = 0;
   std::map<int, bool> got;
   for (int i = 0; i < 2; ++i) {
-    map.async_join_next([&](boost::system::error_code ec, auto next) {
+    map.async_join_next([&](joinery::error_code ec, auto next) {
       ++calls;
       CHECK_FALSE(ec);
       REQUIRE(next);

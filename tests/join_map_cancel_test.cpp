@@ -5,11 +5,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <optional>
@@ -22,7 +18,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 using namespace net::experimental::awaitable_operators;
 
@@ -33,10 +29,10 @@ using join_result_t = std::optional<int_map::value_type>;
 // Starts a callback join that records its completion.
 struct recorded_join {
   int calls = 0;
-  boost::system::error_code ec;
+  joinery::error_code ec;
   join_result_t next;
   auto handler() {
-    return [this](boost::system::error_code e, join_result_t n) {
+    return [this](joinery::error_code e, join_result_t n) {
       ++calls;
       ec = e;
       next = std::move(n);
@@ -179,7 +175,7 @@ TEST_CASE(
   co_run(ioc, [&]() -> awaitable<void> {
     int_map map(ioc.get_executor());
     map.spawn(1, []() -> awaitable<int> {
-      throw boost::system::system_error(net::error::operation_aborted);
+      throw joinery::system_error(net::error::operation_aborted);
       co_return 0;
     });
     auto next = co_await map.async_join_next();

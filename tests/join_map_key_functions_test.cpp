@@ -10,7 +10,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/thread_pool.hpp>
+#include "support/asio.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,7 +23,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 struct key_function_error : std::runtime_error {
@@ -201,10 +201,9 @@ TEST_CASE("join_map key functions: async_spawn that can spawn at once throws fro
   fixture t;
   t.f.hash_throws_for = "b";
   int calls = 0;
-  CHECK_THROWS_AS(
-      t.map.async_spawn("b", tracked(t.runs, t.g, 2),
-                        [&](boost::system::error_code, joinery::abort_handle) { ++calls; }),
-      key_function_error);
+  CHECK_THROWS_AS(t.map.async_spawn("b", tracked(t.runs, t.g, 2),
+                                    [&](joinery::error_code, joinery::abort_handle) { ++calls; }),
+                  key_function_error);
   t.f.hash_throws_for.clear();
   t.check_unchanged();
   CHECK(calls == 0);
@@ -244,9 +243,9 @@ TEST_CASE(
   t.f.equal_throws_for = "z";  // comparing "z" with "a" (same hash) throws
   CHECK_THROWS_AS(t.map.contains("z"), key_function_error);
   CHECK_THROWS_AS(t.map.abort("z"), key_function_error);
-  CHECK_THROWS_AS(t.map.async_join("z", [](boost::system::error_code,
-                                           std::optional<joinery::join_result<int>>) {}),
-                  key_function_error);
+  CHECK_THROWS_AS(
+      t.map.async_join("z", [](joinery::error_code, std::optional<joinery::join_result<int>>) {}),
+      key_function_error);
   t.f.equal_throws_for.clear();
   t.check_unchanged();
 }

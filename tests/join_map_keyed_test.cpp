@@ -8,11 +8,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <map>
@@ -241,7 +237,9 @@ TEST_CASE("async_join: a missing key completes with not_found but not inside the
   CHECK(join.ec == net::error::not_found);
   CHECK(join.ec == joinery::error::nothing_to_join);
   CHECK_FALSE(*join.value);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
   CHECK(join.ec.what().find("joinery::join_map::async_join") != std::string::npos);
+#endif
 }
 
 TEST_CASE("async_join: a task taken by another join before is not found (AC-48)",
@@ -352,7 +350,9 @@ TEST_CASE("async_join: a second async_join on the same key gets already_started 
   CHECK(first.calls == 0);
   REQUIRE(second.calls == 1);
   CHECK(second.ec == net::error::already_started);
+#if !defined(JOINERY_STANDALONE_ASIO)  // std::error_code carries no operation name
   CHECK(second.ec.what().find("joinery::join_map::async_join") != std::string::npos);
+#endif
   REQUIRE(other.calls == 1);
   CHECK((*other.value)->value() == 2);
 }
@@ -663,13 +663,12 @@ TEST_CASE(
         for (int k = 0; k < tasks; k += 2) {
           ++pending;
           // The map's thread is the strand: its handlers run there too.
-          map.async_join(
-              k, net::bind_executor(strand, [&, k](boost::system::error_code ec, outcome_t o) {
-                if (ec || !o || o->value() != k || !seen.insert(k).second)
-                  ++lost;
-                ++keyed;
-                --pending;
-              }));
+          map.async_join(k, net::bind_executor(strand, [&, k](joinery::error_code ec, outcome_t o) {
+                           if (ec || !o || o->value() != k || !seen.insert(k).second)
+                             ++lost;
+                           ++keyed;
+                           --pending;
+                         }));
         }
         while (auto n = co_await map.async_join_next(joinery::wait_if_empty, net::deferred)) {
           if (n->first % 2 == 0 || !seen.insert(n->first).second)  // even keys are keyed

@@ -18,7 +18,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/use_future.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <future>
@@ -32,7 +32,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 enum class exec_kind { one_thread, four_threads };
@@ -128,7 +128,7 @@ class executor_fixture {
     }
     next_type result;
     bool done = false;
-    map.async_join_next([&](boost::system::error_code ec, next_type n) {
+    map.async_join_next([&](joinery::error_code ec, next_type n) {
       REQUIRE_FALSE(ec);
       result = std::move(n);
       done = true;

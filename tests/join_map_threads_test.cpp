@@ -6,9 +6,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
+#include "support/asio.hpp"
 
 #include <atomic>
 #include <random>
@@ -18,7 +16,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 using int_map = joinery::join_map<int, int>;

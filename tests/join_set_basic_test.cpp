@@ -5,8 +5,7 @@
 
 #include "support/test_support.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
+#include "support/asio.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -18,7 +17,7 @@
 namespace {
 
 using namespace joinery::test;
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using net::awaitable;
 
 using int_set = joinery::join_set<int>;
@@ -123,10 +122,10 @@ TEST_CASE("join_set: a cancelled join_all delivers what it collected and leaves 
   set.spawn(value_after(1h, 2));
   net::cancellation_signal sig;
   int calls = 0;
-  boost::system::error_code ec;
+  joinery::error_code ec;
   std::vector<joinery::join_result<int>> got;
   set.async_join_all(net::bind_cancellation_slot(
-      sig.slot(), [&](boost::system::error_code e, std::vector<joinery::join_result<int>> r) {
+      sig.slot(), [&](joinery::error_code e, std::vector<joinery::join_result<int>> r) {
         ++calls;
         ec = e;
         got = std::move(r);
@@ -244,10 +243,10 @@ TEST_CASE("join_set: a second concurrent join completes with already_started", "
   net::io_context ioc;
   int_set set(ioc.get_executor());
   set.spawn(value_after(2ms, 1));
-  boost::system::error_code second;
+  joinery::error_code second;
   int calls = 0;
-  set.async_join_next([&](boost::system::error_code, auto) { ++calls; });
-  set.async_join_next([&](boost::system::error_code e, auto) {
+  set.async_join_next([&](joinery::error_code, auto) { ++calls; });
+  set.async_join_next([&](joinery::error_code e, auto) {
     ++calls;
     second = e;
   });

@@ -44,14 +44,7 @@
 #include <joinery/join_map.hpp>
 #include <joinery/wait_if_empty.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "../support/asio.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -68,7 +61,7 @@
 
 namespace join_map_fuzz {
 
-namespace net = boost::asio;
+namespace net = joinery::asio;
 
 [[noreturn]] void violation(const char* what, int line) {
   std::fprintf(stderr, "join_map_fuzz: model divergence at line %d: %s\n", line, what);
@@ -226,7 +219,7 @@ class harness {
 
   struct spawn_record {
     spawn_waiter* waiter;
-    boost::system::error_code ec;
+    joinery::error_code ec;
     joinery::abort_handle handle;
   };
 
@@ -249,7 +242,7 @@ class harness {
 
   struct key_record {
     key_join* join;
-    boost::system::error_code ec;
+    joinery::error_code ec;
     std::optional<joinery::join_result<fvalue>> outcome;
   };
 
@@ -570,11 +563,11 @@ class harness {
     in_initiation_ = true;
     map_->async_spawn(
         key(raw), factory(wp->gen),
-        net::bind_cancellation_slot(
-            wp->signal.slot(), [this, wp](boost::system::error_code ec, joinery::abort_handle h) {
-              FUZZ_CHECK(!in_initiation_);
-              spawn_records_.push_back({wp, ec, std::move(h)});
-            }));
+        net::bind_cancellation_slot(wp->signal.slot(),
+                                    [this, wp](joinery::error_code ec, joinery::abort_handle h) {
+                                      FUZZ_CHECK(!in_initiation_);
+                                      spawn_records_.push_back({wp, ec, std::move(h)});
+                                    }));
     in_initiation_ = false;
     // Spawned inside the call (nobody waited before it and a slot was free;
     // its completion comes later), or waiting: then it must have had to.
@@ -724,7 +717,7 @@ class harness {
       // A second concurrent join: already_started, at once but not inline.
       bool called = false;
       in_initiation_ = true;
-      auto second = [&called, this](boost::system::error_code ec, next_type n) {
+      auto second = [&called, this](joinery::error_code ec, next_type n) {
         FUZZ_CHECK(!in_initiation_);
         FUZZ_CHECK(ec == net::error::already_started);
         FUZZ_CHECK(!n);
@@ -747,7 +740,7 @@ class harness {
     join_.wait_if_empty = wait_if_empty;
     in_initiation_ = true;
     auto handler = net::bind_cancellation_slot(join_.signal.slot(),
-                                               [this](boost::system::error_code ec, next_type n) {
+                                               [this](joinery::error_code ec, next_type n) {
                                                  FUZZ_CHECK(!in_initiation_);
                                                  records_.push_back({ec, std::move(n)});
                                                });
@@ -766,7 +759,7 @@ class harness {
       bool called = false;
       in_initiation_ = true;
       map_->async_join(
-          key(raw), [&called, missing, this](boost::system::error_code ec,
+          key(raw), [&called, missing, this](joinery::error_code ec,
                                              std::optional<joinery::join_result<fvalue>> o) {
             FUZZ_CHECK(!in_initiation_);
             FUZZ_CHECK(missing ? ec == net::error::not_found : ec == net::error::already_started);
@@ -791,7 +784,7 @@ class harness {
     map_->async_join(key(raw),
                      net::bind_cancellation_slot(
                          slot_owner->signal.slot(),
-                         [this, slot_owner](boost::system::error_code ec,
+                         [this, slot_owner](joinery::error_code ec,
                                             std::optional<joinery::join_result<fvalue>> o) {
                            FUZZ_CHECK(!in_initiation_);
                            key_records_.push_back({slot_owner, ec, std::move(o)});
@@ -836,7 +829,7 @@ class harness {
   }
 
   struct record {
-    boost::system::error_code ec;
+    joinery::error_code ec;
     next_type next;
   };
 

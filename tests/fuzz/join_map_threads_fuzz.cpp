@@ -16,14 +16,7 @@
 
 #include <joinery/join_map.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "../support/asio.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -39,7 +32,7 @@
 
 namespace {
 
-namespace net = boost::asio;
+namespace net = joinery::asio;
 
 [[noreturn]] void violation(const char* what, int line) {
   std::fprintf(stderr, "join_map_threads_fuzz: invariant broken at line %d: %s\n", line, what);

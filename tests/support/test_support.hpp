@@ -8,15 +8,7 @@
 
 #include "catch.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/system/error_code.hpp>
+#include "asio.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -30,7 +22,7 @@
 
 namespace joinery::test {
 
-namespace net = boost::asio;
+namespace net = joinery::asio;
 using namespace std::chrono_literals;
 
 // Runs the coroutine `f()` on `ioc` until it finishes or `limit` passes;
@@ -167,10 +159,10 @@ inline net::awaitable<int> never() {
 template <class T>
 struct recorder {
   int calls = 0;
-  boost::system::error_code ec;
+  joinery::error_code ec;
   std::optional<T> value;
   auto handler() {
-    return [this](boost::system::error_code e, T v) {
+    return [this](joinery::error_code e, T v) {
       ++calls;
       ec = e;
       value.emplace(std::move(v));
