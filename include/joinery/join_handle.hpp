@@ -229,6 +229,17 @@ template <class Executor, class TaskOrFactory>
   return join_handle<V>(std::move(t), std::move(handle_ex));
 }
 
+// Not a task (a plain function returning a value, say): a compile-time
+// error saying what spawn takes, and that spawn_blocking runs plain
+// functions.
+template <class Executor, detail::not_a_task F>
+  requires detail::is_executor_v<Executor> ||
+           std::is_convertible_v<Executor&, asio::execution_context&>
+join_handle<void> spawn(Executor&, F&&) {
+  static_assert(detail::always_false_v<F>, JOINERY_NOT_A_TASK_MESSAGE("spawn"));
+  return {};
+}
+
 // As above, on the context's executor (an io_context, a thread_pool).
 template <class ExecutionContext, class TaskOrFactory>
   requires std::is_convertible_v<ExecutionContext&, asio::execution_context&> &&

@@ -309,6 +309,15 @@ class join_map
     return this->spawn_coro(under(key), this->executor_, this->serial_, std::forward<F>(f));
   }
 
+  // Not a task (a plain function returning a value, say): a compile-time
+  // error saying what spawn takes, and that spawn_blocking runs plain
+  // functions.
+  template <detail::not_a_task F>
+  abort_handle spawn(K, F&&) {
+    static_assert(detail::always_false_v<F>, JOINERY_NOT_A_TASK_MESSAGE("join_map::spawn"));
+    return {};
+  }
+
   // As spawn, on the executor `ex` instead (a strand, another io_context,
   // a thread_pool).
   template <class Ex, class TaskOrFactory>

@@ -49,6 +49,22 @@ concept task_factory =
     (std::invocable<std::decay_t<F>&> ||
      std::invocable<std::decay_t<F>&, task_id>)&&is_awaitable_v<factory_result_t<F>>;
 
+// What a spawn cannot take: neither an awaitable nor a task factory (a
+// plain function returning a value, say). The spawn functions have an
+// overload for it whose static_assert says what to do instead.
+template <class F>
+concept not_a_task = !is_awaitable_v<F> && !task_factory<F>;
+
+template <class>
+inline constexpr bool always_false_v = false;
+
+#define JOINERY_NOT_A_TASK_MESSAGE(function)                                                     \
+  "joinery::" function                                                                           \
+  " takes an asio::awaitable<T> (e.g. a coroutine call: spawn(key, "                             \
+  "work(x))) or a callable returning one (a coroutine lambda, or a task factory taking nothing " \
+  "or a task_id); this argument is neither. For a plain synchronous function that returns a "    \
+  "value, use spawn_blocking, which runs it on a thread pool"
+
 // Invokes a task factory (see factory_result).
 template <class F>
 decltype(auto) invoke_factory(F& f, task_id id) {
