@@ -7,11 +7,14 @@
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/error.hpp>
+#include <joinery/fail_fast.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
 #include <joinery/join_set.hpp>
+#include <joinery/scope.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 #include <joinery/wait_if_empty.hpp>
 
 #endif  // JOINERY_HPP

@@ -27,9 +27,16 @@
 //
 //   if (ec == joinery::error::join_in_progress) ...  // same as already_started
 //
-// NOTE: they are error *conditions* (like std::errc), not codes: joinery
-// never completes with a code of this category, so that comparisons with
-// Asio's codes keep working.
+// NOTE: they are error *conditions* (like std::errc), not codes, so that
+// comparisons with Asio's codes keep working.
+//
+// One code of joinery's own, for an outcome no Asio code describes:
+//   - joinery::error::task_failed: async_join_all(joinery::fail_fast) saw a
+//     task fail (an exception or a timeout), aborted the others and joined
+//     them; the outcomes it delivers say which failed (the first failed one
+//     is the cause).
+//
+//   if (ec == joinery::error::task_failed) ...
 
 #include <joinery/detail/config.hpp>
 
@@ -52,6 +59,11 @@ enum condition {
   nothing_to_join,
 };
 
+// joinery's own error codes (see above): a value of joinery's category.
+enum code {
+  task_failed = 100,
+};
+
 namespace detail {
 
 class category_impl final : public joinery::detail::error_category {
@@ -66,8 +78,10 @@ class category_impl final : public joinery::detail::error_category {
       case nothing_to_join:
         return "joinery: nothing to join (the key is not in the map, or the task's outcome was "
                "already delivered)";
+      case task_failed:
+        return "joinery: a task failed, and the join aborted the others (fail_fast)";
       default:
-        return "joinery: unknown error condition";
+        return "joinery: unknown error";
     }
   }
 
@@ -97,14 +111,22 @@ inline joinery::detail::error_condition make_error_condition(condition c) noexce
   return joinery::detail::error_condition(static_cast<int>(c), category());
 }
 
+inline joinery::detail::error_code make_error_code(code c) noexcept {
+  return joinery::detail::error_code(static_cast<int>(c), category());
+}
+
 }  // namespace joinery::error
 
 #if defined(JOINERY_STANDALONE_ASIO)
 template <>
 struct std::is_error_condition_enum<joinery::error::condition> : std::true_type {};
+template <>
+struct std::is_error_code_enum<joinery::error::code> : std::true_type {};
 #else
 template <>
 struct boost::system::is_error_condition_enum<joinery::error::condition> : std::true_type {};
+template <>
+struct boost::system::is_error_code_enum<joinery::error::code> : std::true_type {};
 #endif
 
 #endif  // JOINERY_ERROR_HPP

@@ -4,17 +4,19 @@
 
 // join_handle<V>: the owner of one spawned task, and joinery::spawn.
 //
+// clang-format off
 // Synopsis (`asio` is boost::asio, or ::asio with JOINERY_STANDALONE_ASIO;
 // `Token` is any completion token, by default `deferred`):
 //
 //   template <class V>
 //   class join_handle {
 //    public:
-//     join_handle() noexcept;
-//     join_handle(join_handle&&) noexcept;  join_handle& operator=(join_handle&&) noexcept;
-//     ~join_handle();                              // DETACHES the task
+//     join_handle() noexcept;                       // a handle to no task
+//     join_handle(join_handle&&) noexcept;
+//     join_handle& operator=(join_handle&&) noexcept;
+//     ~join_handle();                               // DETACHES the task
 //     // join
-//     auto async_wait(Token&& token);              // void(error_code, join_result<V>)
+//     auto async_wait(Token&& token);               // void(error_code, join_result<V>)
 //     // abort
 //     void abort() const;
 //     void abort(asio::cancellation_type type) const;
@@ -24,10 +26,11 @@
 //     task_id id() const noexcept;
 //     abort_handle get_abort_handle() const noexcept;
 //   };
-//   join_handle<...> spawn(const Executor& ex, TaskOrFactory&& task);
-//   join_handle<...> spawn(ExecutionContext& ctx, TaskOrFactory&& task);
-//   join_handle<...> spawn_blocking(F&& f);
-//   join_handle<...> spawn_blocking_on(const Executor& ex, F&& f);
+//   join_handle<V> spawn(const Executor& ex, TaskOrFactory&& task);
+//   join_handle<V> spawn(ExecutionContext& ctx, TaskOrFactory&& task);
+//   join_handle<V> spawn_blocking(F&& f);
+//   join_handle<V> spawn_blocking_on(const Executor& ex, F&& f);
+// clang-format on
 //
 // tokio's JoinHandle for Asio. joinery::spawn(ex, task) starts a coroutine
 // task and joinery::spawn_blocking(f) a blocking one; both return a

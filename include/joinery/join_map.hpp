@@ -4,18 +4,23 @@
 
 // join_map<K, V>: a group of Asio coroutine tasks under hash-map keys.
 //
+// clang-format off
 // Synopsis (`asio` is boost::asio, or ::asio with JOINERY_STANDALONE_ASIO;
 // `Token` is any completion token, by default `deferred`):
 //
 //   template <class K, class V, class Hash = default_hash<K>,
-//             class KeyEqual = default_key_equal<K>, class Executor = asio::any_io_executor>
+//             class KeyEqual = default_key_equal<K>,
+//             class Executor = asio::any_io_executor>
 //   class join_map {
 //    public:
 //     // construct
 //     explicit join_map(const executor_type& ex);
 //     explicit join_map(ExecutionContext& ctx);
-//     join_map(const executor_type& ex, std::size_t capacity, const Hash& = {}, const KeyEqual& =
-//     {}); join_map(join_map&&) noexcept;  join_map& operator=(join_map&&) noexcept;  ~join_map();
+//     join_map(const executor_type& ex, std::size_t capacity,
+//              const Hash& hash = {}, const KeyEqual& eq = {});
+//     join_map(join_map&&) noexcept;
+//     join_map& operator=(join_map&&) noexcept;
+//     ~join_map();                                  // aborts every task, never waits
 //     // spawn
 //     abort_handle spawn(K key, asio::awaitable<T, E> task);
 //     abort_handle spawn(K key, F&& factory);
@@ -23,11 +28,12 @@
 //     abort_handle spawn_blocking(K key, F&& f);
 //     abort_handle spawn_blocking_on(K key, const Ex& ex, F&& f);
 //     // join
-//     auto async_join_next(Token&& token);                    // void(error_code,
-//     optional<value_type>) auto async_join_next(wait_if_empty_t, Token&& token);   // the same,
-//     waiting while empty auto async_join(const K& key, Token&& token);           //
-//     void(error_code, optional<join_result<V>>) auto async_join_all(Token&& token); //
-//     void(error_code, vector<value_type>) std::optional<value_type> try_join_next();
+//     auto async_join_next(Token&& token);          // void(error_code, optional<value_type>)
+//     auto async_join_next(wait_if_empty_t, Token&& token);         // the same, waits while empty
+//     auto async_join(const K& key, Token&& token); // void(error_code, optional<join_result<V>>)
+//     auto async_join_all(Token&& token);           // void(error_code, vector<value_type>)
+//     auto async_join_all(fail_fast_t, Token&& token);               // the same, fails fast
+//     std::optional<value_type> try_join_next();
 //     // abort
 //     bool abort(const K& key);
 //     bool abort(const K& key, asio::cancellation_type type);
@@ -39,35 +45,45 @@
 //     void detach_all() noexcept;
 //     // inspect
 //     executor_type get_executor() const noexcept;
-//     std::size_t size() const noexcept;  bool empty() const noexcept;
+//     std::size_t size() const noexcept;
+//     bool empty() const noexcept;
 //     std::size_t ready_count() const noexcept;
-//     bool contains(const K& key) const;  bool contains_task(task_id id) const;
+//     bool contains(const K& key) const;
+//     bool contains_task(task_id id) const;
 //     bool is_finished(const K& key) const;
 //     std::optional<abort_handle> get_abort_handle(const K& key) const;
+//     std::optional<task_info> info(const K& key) const;
+//     std::vector<std::pair<K, task_info>> snapshot() const;
+//     group_stats stats() const noexcept;
 //     key_range keys() const;
-//     std::size_t capacity() const noexcept;  void reserve(std::size_t n);
-//     void shrink_to_fit();  void shrink_to(std::size_t n);
-//     Hash hash_function() const;  KeyEqual key_eq() const;
-//     friend std::ostream& operator<<(std::ostream&, const join_map&);
+//     std::size_t capacity() const noexcept;
+//     void reserve(std::size_t n);
+//     void shrink_to_fit();
+//     void shrink_to(std::size_t n);
+//     Hash hash_function() const;
+//     KeyEqual key_eq() const;
+//     friend std::ostream& operator<<(std::ostream& os, const join_map& map);
 //     // limit
 //     void set_concurrency_limit(std::size_t n);
 //     std::size_t concurrency_limit() const noexcept;
 //     std::size_t queued_count() const noexcept;
 //     std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task);
-//     auto async_spawn(K key, TaskOrFactory&& task, Token&& token);  // void(error_code,
-//     abort_handle)
+//     auto async_spawn(K key, TaskOrFactory&& task, Token&& token);
+//                                            // void(error_code, abort_handle)
 //     // deadlines
-//     abort_handle spawn_with_timeout(K key, std::chrono::duration<R, P> timeout, TaskOrFactory&&
-//     task); abort_handle spawn_with_deadline(K key, std::chrono::time_point<steady_clock, D>
-//     deadline,
+//     abort_handle spawn_with_timeout(K key, duration<R, P> timeout, TaskOrFactory&& task);
+//     abort_handle spawn_with_deadline(K key, time_point<steady_clock, D> when,
 //                                      TaskOrFactory&& task);
 //     // shutdown
-//     auto async_shutdown(Token&& token);                                  // void(error_code)
-//     auto async_shutdown(std::chrono::duration<R, P> grace, Token&& token);  // void(error_code)
+//     auto async_shutdown(Token&& token);                            // void(error_code)
+//     auto async_shutdown(duration<R, P> grace, Token&& token);      // void(error_code)
 //   };
-//   Every lookup by key also takes any Q the Hash and KeyEqual accept when
-//   both are transparent (std::string_view and string literals for string
-//   keys, by default).
+//
+// Every lookup by key (async_join, abort, detach, contains, is_finished,
+// get_abort_handle, info) also takes any Q the Hash and KeyEqual accept when both
+// are transparent (std::string_view and string literals for string keys, by
+// default).
+// clang-format on
 //
 // Spawn asio::awaitable<V> tasks (or blocking functions) under keys, then
 // `co_await map.async_join_next()` to receive `(key, outcome)` pairs in the
@@ -163,8 +179,10 @@
 #include <joinery/detail/map_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>
+#include <joinery/fail_fast.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 #include <joinery/wait_if_empty.hpp>
 
 #include <chrono>
@@ -224,6 +242,7 @@ class join_map
   using state_type = detail::map_state<K, V, usable_hash, usable_key_equal>;
   using owner = detail::group_owner<join_map, state_type, Executor>;
   friend owner;
+  friend struct detail::group_access;  // joinery::scope's hook on the first failure
 
  public:
   using key_type = K;
@@ -492,7 +511,41 @@ class join_map
   template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(std::forward<CompletionToken>(token));
+    return this->async_join_all_(false, std::forward<CompletionToken>(token));
+  }
+
+  // As async_join_all, but failing fast, as tokio's join_all, Go's errgroup
+  // and Asio's parallel_group with wait_for_one_error do: the first task to
+  // *fail* (its outcome is an exception or a timeout: is_exception() or
+  // is_timed_out(); a cancelled outcome is not a failure, an abort was asked
+  // for) makes the join abort every other task in the map (terminal
+  // cancellation); it keeps joining until the map is empty, and completes
+  // with joinery::error::task_failed and every outcome in completion order,
+  // the first failed one being the cause. Without a failure it completes
+  // as async_join_all does.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor, allocator and lifetimes as
+  // for async_join_next. Completion signature:
+  //   void(error_code ec, std::vector<value_type> outcomes)
+  // Returns:
+  //   - (success, all outcomes)         no task failed; the map is empty;
+  //   - (task_failed, all outcomes)     a task failed; the others were
+  //                                     aborted and joined; the map is empty;
+  //   - (operation_aborted, so far)     the wait was cancelled, or the map
+  //                                     destroyed; the remaining tasks stay
+  //                                     (aborts already issued stand);
+  //   - (already_started, {})           another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total; the outcomes
+  // collected so far are delivered, no other is consumed.
+  //
+  //   auto [ec, all] = co_await group.async_join_all(joinery::fail_fast,
+  //                                                  asio::as_tuple(asio::deferred));
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_all(fail_fast_t,
+                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_join_all_(true, std::forward<CompletionToken>(token));
   }
 
   // A finished task's key and outcome, if one is ready; never waits. Leaves
@@ -654,6 +707,36 @@ class join_map
     requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
   std::optional<abort_handle> get_abort_handle(const Q& key) const {
     return abort_handle_impl(key);
+  }
+
+  // The task under `key` as it is now: its id, state (queued, running,
+  // finished), whether an abort was requested, when it was spawned, its
+  // pending deadline (task_info.hpp); nullopt for a missing key. Constant
+  // time (one lookup); the group's lock only for a task with a deadline.
+  std::optional<task_info> info(const K& key) const { return info_impl(key); }
+
+  // As above, for transparent key types.
+  template <class Q>
+    requires detail::transparent_lookup<Hash, KeyEqual> && (!std::same_as<Q, K>)
+  std::optional<task_info> info(const Q& key) const {
+    return info_impl(key);
+  }
+
+  // Every task in the map with its key and info, in spawn order: a copy,
+  // linear in size(), that an operator can print (`key: task #12 running
+  // for 1.2 s, ...`, operator<< of task_info).
+  std::vector<std::pair<K, task_info>> snapshot() const {
+    auto* st = this->state_if_any();
+    return st ? st->snapshot() : std::vector<std::pair<K, task_info>>();
+  }
+
+  // The counters the map keeps from its construction (task_info.hpp):
+  // spawned, succeeded, failed, cancelled (a replaced task, and one aborted
+  // while queued, included), timed_out, detached, peak_size, peak_queued.
+  // An outcome is counted when its task ends, joined or not.
+  group_stats stats() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->stats() : group_stats();
   }
 
   // The keys of all tasks in the map, in no particular order, as a forward
@@ -918,6 +1001,12 @@ class join_map
     if (t)
       this->state_if_any()->detach(t);
     return t != nullptr;
+  }
+
+  template <class Q>
+  std::optional<task_info> info_impl(const Q& key) const {
+    auto* st = this->state_if_any();
+    return st ? st->info_of(key) : std::nullopt;
   }
 
   template <class Q>

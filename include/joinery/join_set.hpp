@@ -4,6 +4,7 @@
 
 // join_set<V>: a group of Asio coroutine tasks without keys.
 //
+// clang-format off
 // Synopsis (`asio` is boost::asio, or ::asio with JOINERY_STANDALONE_ASIO;
 // `Token` is any completion token, by default `deferred`):
 //
@@ -14,7 +15,9 @@
 //     explicit join_set(const executor_type& ex);
 //     explicit join_set(ExecutionContext& ctx);
 //     join_set(const executor_type& ex, Range&& tasks);
-//     join_set(join_set&&) noexcept;  join_set& operator=(join_set&&) noexcept;  ~join_set();
+//     join_set(join_set&&) noexcept;
+//     join_set& operator=(join_set&&) noexcept;
+//     ~join_set();                                  // aborts every task, never waits
 //     // spawn
 //     abort_handle spawn(asio::awaitable<T, E> task);
 //     abort_handle spawn(F&& factory);
@@ -23,12 +26,14 @@
 //     abort_handle spawn_blocking_on(const Ex& ex, F&& f);
 //     std::size_t spawn_all(Range&& tasks);
 //     // join
-//     auto async_join_next(Token&& token);                        // void(error_code,
-//     optional<join_result<V>>) auto async_join_next(wait_if_empty_t, Token&& token); auto
-//     async_join_next_with_id(Token&& token);                // void(error_code,
-//     optional<pair<task_id, join_result<V>>>) auto async_join_next_with_id(wait_if_empty_t,
-//     Token&& token); auto async_join_all(Token&& token);                         //
-//     void(error_code, vector<join_result<V>>) std::optional<join_result<V>> try_join_next();
+//     auto async_join_next(Token&& token);          // void(error_code, optional<join_result<V>>)
+//     auto async_join_next(wait_if_empty_t, Token&& token);         // the same, waits while empty
+//     auto async_join_next_with_id(Token&& token);
+//                       // void(error_code, optional<pair<task_id, join_result<V>>>)
+//     auto async_join_next_with_id(wait_if_empty_t, Token&& token); // the same, waits while empty
+//     auto async_join_all(Token&& token);           // void(error_code, vector<join_result<V>>)
+//     auto async_join_all(fail_fast_t, Token&& token);               // the same, fails fast
+//     std::optional<join_result<V>> try_join_next();
 //     std::optional<std::pair<task_id, join_result<V>>> try_join_next_with_id();
 //     // abort
 //     void abort_all();
@@ -36,23 +41,26 @@
 //     void detach_all() noexcept;
 //     // inspect
 //     executor_type get_executor() const noexcept;
-//     std::size_t size() const noexcept;  bool empty() const noexcept;
+//     std::size_t size() const noexcept;
+//     bool empty() const noexcept;
 //     std::size_t ready_count() const noexcept;
 //     bool contains_task(task_id id) const;
+//     std::vector<task_info> snapshot() const;
+//     group_stats stats() const noexcept;
 //     // limit
 //     void set_concurrency_limit(std::size_t n);
 //     std::size_t concurrency_limit() const noexcept;
 //     std::size_t queued_count() const noexcept;
 //     std::optional<abort_handle> try_spawn(TaskOrFactory&& task);
-//     auto async_spawn(TaskOrFactory&& task, Token&& token);     // void(error_code, abort_handle)
+//     auto async_spawn(TaskOrFactory&& task, Token&& token);  // void(error_code, abort_handle)
 //     // deadlines
-//     abort_handle spawn_with_timeout(std::chrono::duration<R, P> timeout, TaskOrFactory&& task);
-//     abort_handle spawn_with_deadline(std::chrono::time_point<steady_clock, D> deadline,
-//                                      TaskOrFactory&& task);
+//     abort_handle spawn_with_timeout(duration<R, P> timeout, TaskOrFactory&& task);
+//     abort_handle spawn_with_deadline(time_point<steady_clock, D> when, TaskOrFactory&& task);
 //     // shutdown
-//     auto async_shutdown(Token&& token);                                  // void(error_code)
-//     auto async_shutdown(std::chrono::duration<R, P> grace, Token&& token);  // void(error_code)
+//     auto async_shutdown(Token&& token);                            // void(error_code)
+//     auto async_shutdown(duration<R, P> grace, Token&& token);      // void(error_code)
 //   };
+// clang-format on
 //
 // tokio's JoinSet for Asio. Spawn asio::awaitable<V> tasks (or blocking
 // functions), then `co_await set.async_join_next()` to receive their
@@ -96,8 +104,10 @@
 #include <joinery/detail/set_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>
+#include <joinery/fail_fast.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 #include <joinery/wait_if_empty.hpp>
 
 #include <chrono>
@@ -120,6 +130,7 @@ class join_set
   using state_type = detail::set_state<V>;
   using owner = detail::group_owner<join_set, state_type, Executor>;
   friend owner;
+  friend struct detail::group_access;  // joinery::scope's hook on the first failure
 
  public:
   using output_type = V;  // what each task produces
@@ -365,7 +376,41 @@ class join_set
   template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
                 CompletionToken = detail::default_token_t<executor_type>>
   auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(std::forward<CompletionToken>(token));
+    return this->async_join_all_(false, std::forward<CompletionToken>(token));
+  }
+
+  // As async_join_all, but failing fast, as tokio's join_all, Go's errgroup
+  // and Asio's parallel_group with wait_for_one_error do: the first task to
+  // *fail* (its outcome is an exception or a timeout: is_exception() or
+  // is_timed_out(); a cancelled outcome is not a failure, an abort was asked
+  // for) makes the join abort every other task in the set (terminal
+  // cancellation); it keeps joining until the set is empty, and completes
+  // with joinery::error::task_failed and every outcome in completion order,
+  // the first failed one being the cause. Without a failure it completes
+  // as async_join_all does.
+  //
+  // Always returns immediately; the handler is called exactly once, never
+  // from inside this function. Token, executor, allocator and lifetimes as
+  // for async_join_next. Completion signature:
+  //   void(error_code ec, std::vector<value_type> outcomes)
+  // Returns:
+  //   - (success, all outcomes)         no task failed; the set is empty;
+  //   - (task_failed, all outcomes)     a task failed; the others were
+  //                                     aborted and joined; the set is empty;
+  //   - (operation_aborted, so far)     the wait was cancelled, or the set
+  //                                     destroyed; the remaining tasks stay
+  //                                     (aborts already issued stand);
+  //   - (already_started, {})           another join is pending.
+  // Per-Operation Cancellation: terminal, partial and total; the outcomes
+  // collected so far are delivered, no other is consumed.
+  //
+  //   auto [ec, all] = co_await group.async_join_all(joinery::fail_fast,
+  //                                                  asio::as_tuple(asio::deferred));
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
+                CompletionToken = detail::default_token_t<executor_type>>
+  auto async_join_all(fail_fast_t,
+                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
+    return this->async_join_all_(true, std::forward<CompletionToken>(token));
   }
 
   // A finished task's outcome, if one is ready; never waits. Leaves a
@@ -431,6 +476,23 @@ class join_set
   bool contains_task(task_id id) const {
     auto* st = this->state_if_any();
     return st && st->contains_task(id);
+  }
+
+  // Every task in the set with its id, state (queued, running, finished),
+  // whether an abort was requested, when it was spawned and its pending
+  // deadline (task_info.hpp), in spawn order: a copy, linear in size().
+  std::vector<task_info> snapshot() const {
+    auto* st = this->state_if_any();
+    return st ? st->snapshot() : std::vector<task_info>();
+  }
+
+  // The counters the set keeps from its construction (task_info.hpp):
+  // spawned, succeeded, failed, cancelled (a task aborted while queued
+  // included), timed_out, detached, peak_size, peak_queued. An outcome is
+  // counted when its task ends, joined or not.
+  group_stats stats() const noexcept {
+    auto* st = this->state_if_any();
+    return st ? st->stats() : group_stats();
   }
 
   // --- The concurrency limit -----------------------------------------------

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -27,17 +28,17 @@ template <class V, class Ex, class Fn>
 class blocking_task final : public task_value<V> {
  public:
   blocking_task(const Ex& ex, Fn&& fn)
-      : task_value<V>(&vtable, false), ex_(ex), fn_(std::move(fn)) {}
+      : task_value<V>(&vtable, false), ex_(ex), fn_(std::in_place, std::move(fn)) {}
 
   void run() noexcept {
     if (!this->try_start())
       return;
     try {
       if constexpr (std::is_void_v<V>) {
-        std::invoke(fn_.get());
+        std::invoke(*fn_);
         this->set_value();
       } else {
-        this->set_value(std::invoke(fn_.get()));
+        this->set_value(std::invoke(*fn_));
       }
     } catch (...) {
       this->set_exception(std::current_exception());
@@ -74,7 +75,10 @@ class blocking_task final : public task_value<V> {
                                       &do_start, &do_finish_unstarted};
 
   Ex ex_;
-  fn_holder<Fn> fn_;
+  // The user's callable, destroyed as soon as the body is over, so that
+  // its captures die before the outcome is reported (as a tokio future is
+  // dropped before its output is delivered).
+  std::optional<Fn> fn_;
 };
 
 // The job posted to the pool. It holds the task's running reference and

@@ -124,7 +124,7 @@ class coro_task final : public task_value<V> {
  public:
   using executor_type = E;
 
-  explicit coro_task(Fn&& fn) : task_value<V>(&vtable, true), fn_(std::move(fn)) {}
+  explicit coro_task(Fn&& fn) : task_value<V>(&vtable, true), fn_(std::in_place, std::move(fn)) {}
 
   // The task's running reference, as its entry frame holds it: finishes the
   // task when the frame is destroyed, after the body ran or unrun (its
@@ -145,7 +145,7 @@ class coro_task final : public task_value<V> {
     coro_task* t_;
   };
 
-  decltype(auto) invoke() { return invoke_factory(fn_.get(), this->id()); }
+  decltype(auto) invoke() { return invoke_factory(*fn_, this->id()); }
 
   coro_control<E>& control() noexcept { return control_; }
 
@@ -174,7 +174,10 @@ class coro_task final : public task_value<V> {
                                       &do_finish_unstarted};
 
   coro_control<E> control_;
-  fn_holder<Fn> fn_;
+  // The user's callable, destroyed as soon as the body is over, so that
+  // its captures die before the outcome is reported (as a tokio future is
+  // dropped before its output is delivered).
+  std::optional<Fn> fn_;
 };
 
 // The bottom frame of a task's coroutine stack. `running` reports the

@@ -112,6 +112,11 @@ class deadline_heap {
     blank_ = 0;
   }
 
+  // The deadline of `t`, which is in the heap.
+  deadline_clock::time_point deadline_of(const task_header* t) const noexcept {
+    return heap_[t->deadline_position() - 1].when;
+  }
+
   // Entries held, blank ones included (for tests of the compaction).
   std::size_t entries() const noexcept { return heap_.size(); }
 
@@ -239,6 +244,11 @@ class deadlines {
     heap_.clear();
     armed_.reset();
     return had;
+  }
+
+  // The deadline of `t`, which is in the heap.
+  deadline_clock::time_point deadline_of(const task_header* t) const noexcept {
+    return heap_.deadline_of(t);
   }
 
   // What the timer should wait for; none: it should be cancelled.

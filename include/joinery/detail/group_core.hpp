@@ -40,10 +40,13 @@
 #include <joinery/detail/spin_mutex.hpp>
 #include <joinery/detail/task.hpp>
 #include <joinery/detail/waiters.hpp>
+#include <joinery/join_error.hpp>
+#include <joinery/task_info.hpp>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace joinery::detail {
@@ -126,6 +129,35 @@ class group_core {
   // deadline is admitted.
   void enable_deadlines(const net::any_io_executor& ex) { deadlines_.enable(ex); }
 
+  // --- Counters (task_info.hpp's group_stats) ----------------------------------
+
+  // Owner's thread: a task was spawned, and the group now holds `size`.
+  void count_spawned(std::size_t size) noexcept {
+    ++stats_.spawned;
+    if (size > stats_.peak_size)
+      stats_.peak_size = size;
+  }
+
+  // Owner's thread: `n` tasks were detached.
+  void count_detached(std::size_t n) noexcept { stats_.detached += n; }
+
+  // Owner's thread: the counters since construction.
+  group_stats stats() const noexcept {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+  // Owner's thread, before the group has tasks: `hook(error)` is called
+  // once, on the thread of the task whose failure it is (outside the
+  // group's lock), for the first task whose outcome is an exception or a
+  // timeout (a fail_fast scope: scope.hpp).
+  void on_first_failure(std::function<void(const join_error&)> hook) {
+    failure_hook_ = std::move(hook);
+  }
+
+  // Owner's thread: what a snapshot tells of `t` (in the owner's index).
+  task_info info(const task_header* t) const noexcept;
+
   // --- The ready list (owner's thread) ---------------------------------------
 
   // Takes the oldest finished task no keyed join waits for off the ready
@@ -159,16 +191,21 @@ class group_core {
 
   // --- Tasks leaving without being joined (owner's thread) --------------------
 
+  // Why tasks leave the group without being joined.
+  enum class orphan_reason {
+    detached,  // detach(key), detach_all(): they run on, reported to nobody
+    replaced,  // a spawn on the same key: aborted, never reported
+  };
+
   // Marks the tasks that for_each(f) visits as no longer owned by this
   // group: their outcomes go to nobody, finished ones leave the ready list
   // now (so an unjoined replaced or detached task does not keep its
   // memory), and a keyed join waiting for one is woken (it completes with
   // not_found). They leave the group's running tasks (leave_locked). A
-  // queued one leaves the queue: with `start_queued` (detached) it starts
-  // at once, outside the group; otherwise (replaced) it is aborted and
-  // never runs.
+  // queued one leaves the queue: detached, it starts at once, outside the
+  // group; replaced, it is aborted and never runs.
   template <class ForEach>
-  void orphan(ForEach&& for_each, bool start_queued) noexcept;
+  void orphan(ForEach&& for_each, orphan_reason why) noexcept;
 
   // Closes the group: later reports are dropped, finished tasks are freed,
   // queued tasks are aborted (they never run), deadlines are forgotten, and
@@ -321,10 +358,7 @@ class group_core {
   // Caller holds mutex_. `t` stops running in the group (it reported, was
   // orphaned, or could not be started): gives back its concurrency slot and
   // leaves the deadline heap; what that sets off is noted in `after`.
-  void leave_locked(task_header* t, after_unlock& after) noexcept {
-    after.promote |= limit_.release(t);
-    after.sync_timer |= deadlines_.remove(t);
-  }
+  void leave_locked(task_header* t, after_unlock& after) noexcept;
 
   // Without the lock: does what `after` noted.
   void run(after_unlock& after) noexcept;
@@ -334,60 +368,39 @@ class group_core {
   // again instead of losing it.
   void post(wake_list& wake) noexcept;
 
-  wait_slot& slot(task_header* key) noexcept { return key ? key->key_wait() : next_; }
-  const wait_slot& slot(const task_header* key) const noexcept {
-    return key ? key->key_wait() : next_;
-  }
+  // The place a join waits in: `key`'s own slot for a keyed join, else the
+  // next-join slot.
+  wait_slot& slot(task_header* key) noexcept;
+  const wait_slot& slot(const task_header* key) const noexcept;
 
   // Caller holds mutex_. The oldest finished task no keyed join waits for.
-  task_header* first_unreserved() const noexcept {
-    task_header* t = ready_.front();
-    while (t && t->key_wait().busy())
-      t = task_header::list::next(t);
-    return t;
-  }
+  task_header* first_unreserved() const noexcept;
 
   // Caller holds mutex_. Whether `t` finished and is on the ready list (a
   // queued task uses the same hook, but has never reported).
-  bool on_ready_list(const task_header* t) const noexcept {
-    return t->reported() && ready_.contains(t);
-  }
+  bool on_ready_list(const task_header* t) const noexcept;
 
   // Caller holds mutex_. Whether a next-join finds nothing it could ever
   // deliver: no task, or only tasks keyed joins wait for.
-  bool next_empty(join_need need) const noexcept {
-    return !need.wait_if_empty && need.size <= keyed_joins_.load(std::memory_order_relaxed);
-  }
+  bool next_empty(join_need need) const noexcept;
 
   // Caller holds mutex_. Whether `w` has something to complete with now.
-  bool news_for(const waiter* w, const task_header* key, join_need need) const noexcept {
-    if (closed_ || w->cancel_requested())
-      return true;
-    if (key)
-      return gone(key) || on_ready_list(key);
-    return first_unreserved() != nullptr || next_empty(need);
-  }
+  bool news_for(const waiter* w, const task_header* key, join_need need) const noexcept;
 
   // Caller holds mutex_. Whether the task a keyed join waits for left the
   // group without the join: replaced, detached, or already taken by
   // another join.
-  bool gone(const task_header* key) const noexcept {
-    return key->orphaned() || (key->reported() && !ready_.contains(key));
-  }
+  bool gone(const task_header* key) const noexcept;
 
-  // Caller holds mutex_.
-  void end_locked(waiter* w, task_header* key) noexcept {
-    if (key && key->key_wait().holds(w) && !key->orphaned())
-      keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
-    slot(key).end(w);
-  }
+  // Caller holds mutex_. The join `w` ends: its slot is free.
+  void end_locked(waiter* w, task_header* key) noexcept;
+
+  // Caller holds mutex_. Counts the outcome of `t`, which ends now.
+  void count_outcome(const task_header* t) noexcept;
 
   // A task whose outcome goes to nobody: free its value now, and its
   // reference (outside the lock: a value's destructor may do anything).
-  static void drop(task_header* t) noexcept {
-    t->drop_outcome();
-    t->release();
-  }
+  static void drop(task_header* t) noexcept;
 
   // Starts queued tasks while slots are free, then wakes async_spawn
   // waiters for the slots left. Any thread. One thread promotes at a time:
@@ -431,6 +444,13 @@ class group_core {
   bool promoting_ = false;  // a thread is in promote()'s loop
   concurrency_limit limit_;
   deadlines deadlines_;  // its timer: created by the owner, then constant
+  // The outcome counters and peak_queued under mutex_ (tasks end on any
+  // thread); spawned, detached and peak_size on the owner's thread only.
+  group_stats stats_;
+  // Set before the group has tasks, then constant; called once (mutex_
+  // guards failure_seen_).
+  std::function<void(const join_error&)> failure_hook_;
+  bool failure_seen_ = false;
   // --- Owner's thread only. -------------------------------------------------
   std::uint64_t seq_ = 0;  // the last wait's name
 };

@@ -34,6 +34,10 @@
 
 namespace joinery::detail {
 
+// joinery::scope's way to the group's core (scope_run.hpp); join_map and
+// join_set befriend it.
+struct group_access;
+
 template <class Derived, class State, class Executor>
 class group_owner {
  protected:
@@ -104,7 +108,8 @@ class group_owner {
   // nobody. A pending join then sees an empty group and completes.
   void detach_all_() noexcept {
     if (State* st = state_.get()) {
-      st->orphan([st](auto&& f) { st->for_each_task(f); }, true);
+      st->count_detached(st->size());
+      st->orphan([st](auto&& f) { st->for_each_task(f); }, group_core::orphan_reason::detached);
       st->release_index();
       st->kick();
     }
@@ -116,9 +121,10 @@ class group_owner {
   }
 
   template <class CompletionToken>
-  auto async_join_all_(CompletionToken&& token) {
+  auto async_join_all_(bool fail_fast, CompletionToken&& token) {
     return net::async_compose<CompletionToken, join_all_signature_t>(
-        join_all_op<State, take_policy, Executor>{state_ref(), executor_}, token, executor_);
+        join_all_op<State, take_policy, Executor>{state_ref(), executor_, fail_fast}, token,
+        executor_);
   }
 
   template <class CompletionToken>

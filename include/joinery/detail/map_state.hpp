@@ -27,14 +27,18 @@
 #include <joinery/detail/task.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace joinery::detail {
 
@@ -222,6 +226,7 @@ class map_state final : public group_core {
       // From here on nothing throws.
       ids_.add(t);
       retire(std::exchange(it->task, t));
+      count_spawned(size());
       return t;
     }
     table_.reserve(table_.size() + 1);  // room first: the insert cannot fail
@@ -230,7 +235,27 @@ class map_state final : public group_core {
     // by task and hashed by the stored hash, K moves nothrow.
     ids_.add(t);
     table_.insert(entry{std::move(key), t});
+    count_spawned(size());
     return t;
+  }
+
+  // What info(key) and snapshot() report: the task under `key`, or none.
+  template <class Q>
+  std::optional<task_info> info_of(const Q& key) const {
+    if (const task_header* t = find(key))
+      return info(t);
+    return std::nullopt;
+  }
+
+  // Every task with its key, in spawn order (task ids increase with it).
+  std::vector<std::pair<K, task_info>> snapshot() const {
+    std::vector<std::pair<K, task_info>> all;
+    all.reserve(table_.size());
+    for (const entry& e : table_)
+      all.emplace_back(e.key, info(e.task));
+    std::sort(all.begin(), all.end(),
+              [](const auto& a, const auto& b) { return a.second.id < b.second.id; });
+    return all;
   }
 
   // Takes the finished task `t` (the caller hands over the ready list's
@@ -248,7 +273,8 @@ class map_state final : public group_core {
   // Removes the task `t` (under its key) without aborting it: it runs on and
   // reports to nobody; a keyed join waiting for it completes with not_found.
   void detach(task_header* t) noexcept {
-    orphan([t](auto&& f) { f(t); }, true);
+    count_detached(1);
+    orphan([t](auto&& f) { f(t); }, orphan_reason::detached);
     table_.erase(find_task(t));
     ids_.erase(t);
     t->release();  // the index's reference
@@ -317,7 +343,7 @@ class map_state final : public group_core {
   // A task replaced under its key: it leaves the map now and its outcome is
   // never reported (tokio#7257: a replaced task's result must not surface).
   void retire(task_header* old) noexcept {
-    orphan([old](auto&& f) { f(old); }, false);
+    orphan([old](auto&& f) { f(old); }, orphan_reason::replaced);
     old->abort_quietly();
     ids_.erase(old);
     old->release();  // the index's reference

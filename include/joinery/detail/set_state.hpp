@@ -15,6 +15,7 @@
 #include <joinery/detail/task.hpp>
 #include <joinery/join_error.hpp>
 #include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -79,7 +80,18 @@ class set_state final : public group_core {
     task_header* t = launch(tasks_.size());
     tasks_.push_back(t);  // cannot throw: there is room
     ids_.add(t);
+    count_spawned(size());
     return t;
+  }
+
+  // Every task, in spawn order (task ids increase with it).
+  std::vector<task_info> snapshot() const {
+    std::vector<task_info> all;
+    all.reserve(tasks_.size());
+    for (const task_header* t : tasks_)
+      all.push_back(info(t));
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return all;
   }
 
   // Takes the finished task `t` (the caller hands over the ready list's

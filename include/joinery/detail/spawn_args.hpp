@@ -12,7 +12,6 @@
 
 #include <concepts>
 #include <functional>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -106,20 +105,6 @@ template <class V, class Produced>
 inline constexpr bool result_compatible_v =
     std::is_void_v<V> ? std::is_void_v<Produced>
                       : (!std::is_void_v<Produced> && std::is_constructible_v<V, Produced>);
-
-// The user's callable, destroyed as soon as the task's body is over so that
-// captured state dies before the outcome is reported (as a tokio future is
-// dropped before its output is delivered).
-template <class Fn>
-class fn_holder {
- public:
-  explicit fn_holder(Fn&& fn) : fn_(std::move(fn)) {}
-  Fn& get() noexcept { return *fn_; }
-  void reset() noexcept { fn_.reset(); }
-
- private:
-  std::optional<Fn> fn_;
-};
 
 }  // namespace joinery::detail
 

@@ -33,6 +33,7 @@
 #include <joinery/task_id.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -92,6 +93,9 @@ class task_header {
   }
 
   task_id id() const noexcept { return task_id(id_); }
+
+  // When the task was spawned (set before its launch, then constant).
+  std::chrono::steady_clock::time_point spawned_at() const noexcept { return spawned_at_; }
 
   // --- Queries (any thread) ------------------------------------------------
   bool is_finished() const noexcept { return has(finished_bit); }
@@ -253,10 +257,11 @@ class task_header {
 
   // Before the launch: the group the task reports to (null: a join_handle's
   // task, which reports to its own wait slot) and the owner's slot (see
-  // owner_slot()).
+  // owner_slot()); the spawn's time is taken now (task_info::spawned_at).
   void bind(group_core* group, std::size_t owner_slot) noexcept {
     group_ = group;
     owner_slot_ = owner_slot;
+    spawned_at_ = std::chrono::steady_clock::now();
   }
   group_core* group() const noexcept { return group_; }
 
@@ -277,6 +282,17 @@ class task_header {
   // ordered after the runner's writes by the group's lock) ------------------
 
   bool has_value() const noexcept { return outcome_ == outcome::value; }
+
+  // What a finished task's outcome is, without building its join_error (the
+  // group counts outcomes as tasks end, on their own threads).
+  enum class outcome_kind : unsigned char { value, exception, timed_out, cancelled };
+  outcome_kind kind() const noexcept {
+    if (outcome_ == outcome::value)
+      return outcome_kind::value;
+    if (outcome_ == outcome::exception)
+      return outcome_kind::exception;
+    return has(timed_out_bit) ? outcome_kind::timed_out : outcome_kind::cancelled;
+  }
 
   // Why a finished task has no value: it threw, its deadline passed, or it
   // was cancelled.
@@ -321,6 +337,11 @@ class task_header {
     orphaned_ = true;
     return !was;
   }
+
+  // Orphaned because a spawn on its key replaced it (its outcome counts as
+  // cancelled in the group's stats).
+  bool replaced() const noexcept { return replaced_; }
+  void mark_replaced() noexcept { replaced_ = true; }
 
   // A join_handle's task (no group): its outcome was taken by a wait.
   bool outcome_taken() const noexcept { return taken_; }
@@ -405,6 +426,7 @@ class task_header {
   bool reported_ : 1 = false;
   bool holds_slot_ : 1 = false;
   bool taken_ : 1 = false;
+  bool replaced_ : 1 = false;
   // Written by the runner before it reports, read by the owner after
   // taking the task off the ready list (ordered by the group's lock).
   const bool interruptible_;
@@ -412,6 +434,7 @@ class task_header {
   spin_mutex wait_lock_;            // a join_handle's task only (in what was padding)
   std::uint32_t deadline_pos_ = 0;  // group's lock
   std::exception_ptr exception_;    // as outcome_
+  std::chrono::steady_clock::time_point spawned_at_;  // set before launch
 
  public:
   // The list a task is linked into through its hook: its group's ready list

@@ -18,14 +18,116 @@ inline group_core::~group_core() {
     t->release();
 }
 
+// --- Private helpers (caller holds mutex_ where they say so) -------------------
+
+inline void group_core::leave_locked(task_header* t, after_unlock& after) noexcept {
+  // Checked here, so that a task of a group without a limit or deadlines
+  // goes no further.
+  if (t->holds_slot())
+    after.promote |= limit_.release(t);
+  if (t->deadline_position())
+    after.sync_timer |= deadlines_.remove(t);
+}
+
+inline wait_slot& group_core::slot(task_header* key) noexcept {
+  return key ? key->key_wait() : next_;
+}
+
+inline const wait_slot& group_core::slot(const task_header* key) const noexcept {
+  return key ? key->key_wait() : next_;
+}
+
+inline task_header* group_core::first_unreserved() const noexcept {
+  task_header* t = ready_.front();
+  while (t && t->key_wait().busy())
+    t = task_header::list::next(t);
+  return t;
+}
+
+inline bool group_core::on_ready_list(const task_header* t) const noexcept {
+  return t->reported() && ready_.contains(t);
+}
+
+inline bool group_core::next_empty(join_need need) const noexcept {
+  return !need.wait_if_empty && need.size <= keyed_joins_.load(std::memory_order_relaxed);
+}
+
+inline bool group_core::news_for(const waiter* w, const task_header* key,
+                                 join_need need) const noexcept {
+  if (closed_ || w->cancel_requested())
+    return true;
+  if (key)
+    return gone(key) || on_ready_list(key);
+  return first_unreserved() != nullptr || next_empty(need);
+}
+
+inline bool group_core::gone(const task_header* key) const noexcept {
+  return key->orphaned() || (key->reported() && !ready_.contains(key));
+}
+
+inline void group_core::end_locked(waiter* w, task_header* key) noexcept {
+  if (key && key->key_wait().holds(w) && !key->orphaned())
+    keyed_joins_.fetch_sub(1, std::memory_order_relaxed);
+  slot(key).end(w);
+}
+
+inline void group_core::count_outcome(const task_header* t) noexcept {
+  if (t->replaced()) {
+    ++stats_.cancelled;
+    return;
+  }
+  switch (t->kind()) {
+    case task_header::outcome_kind::value:
+      ++stats_.succeeded;
+      break;
+    case task_header::outcome_kind::exception:
+      ++stats_.failed;
+      break;
+    case task_header::outcome_kind::timed_out:
+      ++stats_.timed_out;
+      break;
+    case task_header::outcome_kind::cancelled:
+      ++stats_.cancelled;
+      break;
+  }
+}
+
+inline task_info group_core::info(const task_header* t) const noexcept {
+  task_info i;
+  i.id = t->id();
+  i.state = t->is_finished() ? task_state::finished
+            : t->is_queued() ? task_state::queued
+                             : task_state::running;
+  i.abort_requested = t->abort_requested();
+  i.spawned_at = t->spawned_at();
+  if (t->deadline_position()) {
+    std::lock_guard lock(mutex_);
+    i.deadline = deadlines_.deadline_of(t);
+  }
+  return i;
+}
+
+inline void group_core::drop(task_header* t) noexcept {
+  t->drop_outcome();
+  t->release();
+}
+
 // --- Tasks --------------------------------------------------------------------
 
 inline void group_core::take_finished(task_header* t) noexcept {
   after_unlock after;
   bool keep;
+  std::optional<join_error> failure;
   {
     std::lock_guard lock(mutex_);
     leave_locked(t, after);
+    count_outcome(t);
+    if (failure_hook_ && !failure_seen_ && !t->replaced() &&
+        (t->kind() == task_header::outcome_kind::exception ||
+         t->kind() == task_header::outcome_kind::timed_out)) {
+      failure_seen_ = true;
+      failure.emplace(t->error());
+    }
     keep = !closed_ && !t->orphaned();
     if (keep) {
       t->mark_reported();
@@ -38,6 +140,14 @@ inline void group_core::take_finished(task_header* t) noexcept {
     }
   }
   run(after);
+  if (failure) {
+    try {
+      failure_hook_(*failure);
+    } catch (...) {
+      // The hook only posts; out of memory, the failure is seen when the
+      // group is joined instead.
+    }
+  }
   if (!keep)
     drop(t);
 }
@@ -86,6 +196,8 @@ inline void group_core::admit(task_header* t, const deadline_clock::time_point* 
     } else {
       limit_.enqueue(t);
       t->hold_group();  // the queued task's reference on its group, as a runner's
+      if (limit_.queued() > stats_.peak_queued)
+        stats_.peak_queued = limit_.queued();
     }
   }
   run(after);
@@ -194,7 +306,7 @@ inline void group_core::on_deadline(error_code ec) noexcept {
 // --- Tasks leaving without being joined ------------------------------------------
 
 template <class ForEach>
-void group_core::orphan(ForEach&& for_each, bool start_queued) noexcept {
+void group_core::orphan(ForEach&& for_each, orphan_reason why) noexcept {
   task_header* dropped = nullptr;
   task_header* unqueued = nullptr;
   after_unlock after;
@@ -203,6 +315,8 @@ void group_core::orphan(ForEach&& for_each, bool start_queued) noexcept {
     for_each([&](task_header* t) {
       if (!t->orphan())
         return;
+      if (why == orphan_reason::replaced)
+        t->mark_replaced();
       // A keyed join waiting for it no longer holds a task of the group,
       // though its completion is still to run: count it out now, or a
       // next-join would take the group for empty (the replacing task is
@@ -221,8 +335,8 @@ void group_core::orphan(ForEach&& for_each, bool start_queued) noexcept {
   }
   post(after.wake);
   while (task_header* t = task_header::list::chain_pop(unqueued)) {
-    if (start_queued) {
-      this->start_queued(t);
+    if (why == orphan_reason::detached) {
+      start_queued(t);
     } else {
       t->abort_quietly();  // not queued any more: only marks it
       t->finish_unstarted();
