@@ -4,6 +4,8 @@
 
 #include <joinery.hpp>
 
+#include "batch_job.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -170,22 +172,11 @@ net::awaitable<void> cancellation() {
 // [cancellation]
 // clang-format on
 
+// batch_job, the graceful section's job, is in batch_job.hpp: a test runs it too.
+using joinery::guide::batch_job;
+
 // clang-format off
 // [graceful]
-// A job that can stop early: it accepts partial and total cancellation too
-// (Asio's default is terminal only), and when asked to stop it returns what
-// it has done so far.
-net::awaitable<int> batch_job(int id) {
-  co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
-  int done = 0;
-  for (; done < 100; ++done) {
-    net::steady_timer step(co_await net::this_coro::executor, 1ms);
-    auto [ec] = co_await step.async_wait(net::as_tuple(net::use_awaitable));
-    if (ec) break;  // asked to stop: keep the work done so far
-  }
-  co_return id * 1000 + done;
-}
-
 net::awaitable<void> graceful() {
   joinery::join_map<int, int> jobs(co_await net::this_coro::executor);
   for (int id = 1; id <= 3; ++id) jobs.spawn(id, batch_job(id));
