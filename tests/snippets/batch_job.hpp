@@ -23,12 +23,18 @@ using namespace std::chrono_literals;
 // (Asio's default is terminal only), and when asked to stop it returns what
 // it has done so far.
 net::awaitable<int> batch_job(int id) {
+  // Asio's default (throw_if_cancelled) makes the next co_await of an
+  // operation after a request throw operation_aborted: a request arriving
+  // between two steps would end the job with that exception instead of its
+  // value. So turn it off, and look at the cancellation state after each step.
+  co_await net::this_coro::throw_if_cancelled(false);
   co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
   int done = 0;
   for (; done < 100; ++done) {
     net::steady_timer step(co_await net::this_coro::executor, 1ms);
-    auto [ec] = co_await step.async_wait(net::as_tuple(net::use_awaitable));
-    if (ec) break;  // asked to stop: keep the work done so far
+    co_await step.async_wait(net::as_tuple(net::use_awaitable));  // a request ends it early
+    auto asked = (co_await net::this_coro::cancellation_state).cancelled();
+    if (asked != net::cancellation_type::none) break;  // keep the work done so far
   }
   co_return id * 1000 + done;
 }
