@@ -103,8 +103,12 @@ net::awaitable<void> reap_loop(session_map& sessions) {
   }
 }
 
-net::awaitable<void> serve(tcp::acceptor& acceptor) {
-  session_map sessions(co_await net::this_coro::executor);
+// serve runs on a strand of `io` (or on its one thread); the sessions run
+// on the context's executor, on all of io's threads.
+net::awaitable<void> serve(tcp::acceptor& acceptor, net::io_context& io) {
+  // Not `co_await net::this_coro::executor`: on a multi-threaded server that
+  // is serve's strand, and every session would run serialized on it.
+  session_map sessions(io.get_executor());
   // Both loops in one coroutine: one strand. Neither ends on its own, so this
   // runs until serve is cancelled or fails, and never races an accept.
   co_await (accept_loop(acceptor, sessions) || reap_loop(sessions));
@@ -280,7 +284,7 @@ int main() {
   net::io_context io;
   net::co_spawn(
       io,
-      []() -> net::awaitable<void> {
+      [&io]() -> net::awaitable<void> {
         co_await spawning();
         co_await cancellation();
         co_await per_key();
@@ -310,7 +314,7 @@ int main() {
           char reply[4];
           co_await net::async_read(s, net::buffer(reply), net::use_awaitable);
         };
-        co_await (serve(acceptor) || client());
+        co_await (serve(acceptor, io) || client());
       },
       [](std::exception_ptr e) {
         if (e)
