@@ -278,6 +278,21 @@ net::awaitable<void> captures() {
 // [pitfall-captures]
 // clang-format on
 
+// clang-format off
+// [pitfall-conditional]
+net::awaitable<std::string> page(bool fresh, std::string cached) {
+  // Wrong under g++ 12: the result of a co_await that is an operand of ?:
+  // is destroyed twice, and here `body` is left holding freed memory.
+  //   std::string body = fresh ? co_await fetch("https://example.org/") : cached;
+
+  // Right: await into a local first.
+  std::string body = std::move(cached);
+  if (fresh) body = co_await fetch("https://example.org/");
+  co_return body;
+}
+// [pitfall-conditional]
+// clang-format on
+
 }  // namespace
 
 int main() {
@@ -298,6 +313,8 @@ int main() {
         }
         co_await with_deadlines();
         co_await captures();
+        if (co_await page(true, "old") != "<html>https://example.org/</html>")
+          throw std::logic_error("page kept the cached copy");
         joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
         for (std::size_t i = 1; i <= 100; ++i)
           sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
