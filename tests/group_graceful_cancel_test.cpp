@@ -389,9 +389,9 @@ TEST_CASE(
   // Each run blocks the thread for longer than a step, so that the step's
   // timer is due whatever the machine's speed, then yields 0 to 3 times before
   // the request: on one thread, Asio's scheduler then runs the request before
-  // the queued step completion for one of those counts (the job before this
-  // fix lost its value in 75 of the 300 runs, every fourth) and during the
-  // wait for the others.
+  // the queued step completion for one of those counts, and during a wait for
+  // the others (the job before this fix lost its value in the 75 runs that
+  // yielded once, and in no other).
   net::io_context ioc(1);
   int lost = 0;
   co_run(ioc, [&]() -> awaitable<void> {
