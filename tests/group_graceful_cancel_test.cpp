@@ -1,12 +1,14 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 // Graceful cancellation: aborts with a cancellation type (partial and total
 // are requests a task may honour and still keep its outcome; terminal is
-// the abort), and async_shutdown(grace).
+// the abort), and async_shutdown(grace); and the guide's batch_job, which
+// must keep its value whenever a request reaches it.
 
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
 #include <joinery/join_set.hpp>
 
+#include "snippets/batch_job.hpp"
 #include "support/test_support.hpp"
 
 #include "support/asio.hpp"
@@ -374,4 +376,47 @@ TEST_CASE(
   }
   CHECK(delivered == n);
   CHECK(map.empty());
+}
+
+TEST_CASE(
+    "the guide's batch_job asked to stop with total returns its partial value wherever the "
+    "request lands in its loop (300 runs)",
+    "[join_map][graceful][guide]") {
+  // The request must reach the job both while it waits on a step's timer and
+  // between two steps (the timer's completion already queued, the job not
+  // yet resumed). The second is where Asio's default throw_if_cancelled makes
+  // the job's next co_await throw operation_aborted, and the value is lost.
+  // Each run blocks the thread for longer than a step, so that the step's
+  // timer is due whatever the machine's speed, then yields 0 to 3 times before
+  // the request: on one thread, Asio's scheduler then runs the request before
+  // the queued step completion for one of those counts, and during a wait for
+  // the others (the job before this fix lost its value in the 75 runs that
+  // yielded once, and in no other).
+  net::io_context ioc(1);
+  int lost = 0;
+  co_run(ioc, [&]() -> awaitable<void> {
+    int_map jobs(co_await net::this_coro::executor);
+    for (int run = 0; run < 300; ++run) {
+      bool started = false;
+      jobs.spawn(1, [&started]() -> awaitable<int> {
+        started = true;  // batch_job runs on at once, until its first step's wait
+        co_return co_await joinery::guide::batch_job(1);
+      });
+      while (!started)
+        co_await yield();
+      std::this_thread::sleep_for(2ms);  // longer than a step: its timer is due
+      for (int k = 0; k < run % 4; ++k)
+        co_await yield();
+      CHECK(jobs.abort(1, net::cancellation_type::total));
+      auto outcome = co_await jobs.async_join(1);
+      REQUIRE(outcome);
+      if (!outcome->has_value()) {
+        ++lost;
+        continue;
+      }
+      CHECK(outcome->value() / 1000 == 1);   // id * 1000 + steps done
+      CHECK(outcome->value() % 1000 < 100);  // stopped early
+    }
+  });
+  CHECK(lost == 0);
 }

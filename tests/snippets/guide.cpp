@@ -4,6 +4,8 @@
 
 #include <joinery.hpp>
 
+#include "batch_job.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -101,8 +103,12 @@ net::awaitable<void> reap_loop(session_map& sessions) {
   }
 }
 
-net::awaitable<void> serve(tcp::acceptor& acceptor) {
-  session_map sessions(co_await net::this_coro::executor);
+// serve runs on a strand of `io` (or on its one thread); the sessions run
+// on the context's executor, on all of io's threads.
+net::awaitable<void> serve(tcp::acceptor& acceptor, net::io_context& io) {
+  // Not `co_await net::this_coro::executor`: on a multi-threaded server that
+  // is serve's strand, and every session would run serialized on it.
+  session_map sessions(io.get_executor());
   // Both loops in one coroutine: one strand. Neither ends on its own, so this
   // runs until serve is cancelled or fails, and never races an accept.
   co_await (accept_loop(acceptor, sessions) || reap_loop(sessions));
@@ -170,22 +176,11 @@ net::awaitable<void> cancellation() {
 // [cancellation]
 // clang-format on
 
+// batch_job, the graceful section's job, is in batch_job.hpp: a test runs it too.
+using joinery::guide::batch_job;
+
 // clang-format off
 // [graceful]
-// A job that can stop early: it accepts partial and total cancellation too
-// (Asio's default is terminal only), and when asked to stop it returns what
-// it has done so far.
-net::awaitable<int> batch_job(int id) {
-  co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
-  int done = 0;
-  for (; done < 100; ++done) {
-    net::steady_timer step(co_await net::this_coro::executor, 1ms);
-    auto [ec] = co_await step.async_wait(net::as_tuple(net::use_awaitable));
-    if (ec) break;  // asked to stop: keep the work done so far
-  }
-  co_return id * 1000 + done;
-}
-
 net::awaitable<void> graceful() {
   joinery::join_map<int, int> jobs(co_await net::this_coro::executor);
   for (int id = 1; id <= 3; ++id) jobs.spawn(id, batch_job(id));
@@ -283,13 +278,28 @@ net::awaitable<void> captures() {
 // [pitfall-captures]
 // clang-format on
 
+// clang-format off
+// [pitfall-conditional]
+net::awaitable<std::string> page(bool fresh, std::string cached) {
+  // Wrong under g++ 12: the result of a co_await that is an operand of ?:
+  // is destroyed twice, and here `body` is left holding freed memory.
+  //   std::string body = fresh ? co_await fetch("https://example.org/") : cached;
+
+  // Right: await into a local first.
+  std::string body = std::move(cached);
+  if (fresh) body = co_await fetch("https://example.org/");
+  co_return body;
+}
+// [pitfall-conditional]
+// clang-format on
+
 }  // namespace
 
 int main() {
   net::io_context io;
   net::co_spawn(
       io,
-      []() -> net::awaitable<void> {
+      [&io]() -> net::awaitable<void> {
         co_await spawning();
         co_await cancellation();
         co_await per_key();
@@ -303,6 +313,8 @@ int main() {
         }
         co_await with_deadlines();
         co_await captures();
+        if (co_await page(true, "old") != "<html>https://example.org/</html>")
+          throw std::logic_error("page kept the cached copy");
         joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
         for (std::size_t i = 1; i <= 100; ++i)
           sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
@@ -319,7 +331,7 @@ int main() {
           char reply[4];
           co_await net::async_read(s, net::buffer(reply), net::use_awaitable);
         };
-        co_await (serve(acceptor) || client());
+        co_await (serve(acceptor, io) || client());
       },
       [](std::exception_ptr e) {
         if (e)
