@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 namespace joinery::detail {
 
@@ -365,8 +366,13 @@ class group_core {
 
   // Without the lock: posts the claimed waits; a post that fails (out of
   // memory) leaves its wait registered, so that the next news wakes it
-  // again instead of losing it.
-  void post(wake_list& wake) noexcept;
+  // again instead of losing it. Nothing to post, the common case, stays
+  // inline.
+  void post(wake_list& wake) noexcept {
+    if (!wake.empty())
+      post_claimed(wake);
+  }
+  void post_claimed(wake_list& wake) noexcept;
 
   // The place a join waits in: `key`'s own slot for a keyed join, else the
   // next-join slot.
@@ -397,6 +403,13 @@ class group_core {
 
   // Caller holds mutex_. Counts the outcome of `t`, which ends now.
   void count_outcome(const task_header* t) noexcept;
+
+  // Caller holds mutex_, a failure hook is set and no failure was seen:
+  // true (and the failure kept) if `t`'s outcome is one.
+  bool note_failure(const task_header* t) noexcept;
+
+  // Without the lock, after note_failure said yes.
+  void call_failure_hook() noexcept;
 
   // A task whose outcome goes to nobody: free its value now, and its
   // reference (outside the lock: a value's destructor may do anything).
@@ -447,10 +460,11 @@ class group_core {
   // The outcome counters and peak_queued under mutex_ (tasks end on any
   // thread); spawned, detached and peak_size on the owner's thread only.
   group_stats stats_;
-  // Set before the group has tasks, then constant; called once (mutex_
-  // guards failure_seen_).
+  // Set before the group has tasks, then constant; called once, with the
+  // first failure (written once under mutex_, by the thread that calls the
+  // hook).
   std::function<void(const join_error&)> failure_hook_;
-  bool failure_seen_ = false;
+  std::optional<join_error> first_failure_;
   // --- Owner's thread only. -------------------------------------------------
   std::uint64_t seq_ = 0;  // the last wait's name
 };

@@ -39,13 +39,8 @@ class id_index {
   // Adds a task. The index is a cache: out of memory, it is dropped, and
   // the next contains_task builds it again (so add never fails a spawn).
   void add(task_header* t) noexcept {
-    if (!ids_)
-      return;
-    try {
-      ids_->insert(t);
-    } catch (...) {
-      ids_.reset();
-    }
+    if (ids_)  // the common case, no index, stays inline in the spawn
+      insert(t);
   }
   void erase(task_header* t) noexcept {
     if (ids_)
@@ -54,6 +49,14 @@ class id_index {
   void clear() noexcept { ids_.reset(); }
 
  private:
+  void insert(task_header* t) noexcept {
+    try {
+      ids_->insert(t);
+    } catch (...) {
+      ids_.reset();
+    }
+  }
+
   struct hash {
     using is_transparent = void;
     std::size_t operator()(const task_header* t) const noexcept {

@@ -301,6 +301,8 @@ class wake_list {
     joins_ = w;
   }
 
+  bool empty() const noexcept { return !joins_ && !spawners_; }
+
   // A claimed async_spawn wait.
   void add_spawner(waiter* w) noexcept {
     w->wake_next_ = spawners_;

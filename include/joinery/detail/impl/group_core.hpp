@@ -116,18 +116,13 @@ inline void group_core::drop(task_header* t) noexcept {
 
 inline void group_core::take_finished(task_header* t) noexcept {
   after_unlock after;
-  bool keep;
-  std::optional<join_error> failure;
+  bool keep, failed = false;
   {
     std::lock_guard lock(mutex_);
     leave_locked(t, after);
     count_outcome(t);
-    if (failure_hook_ && !failure_seen_ && !t->replaced() &&
-        (t->kind() == task_header::outcome_kind::exception ||
-         t->kind() == task_header::outcome_kind::timed_out)) {
-      failure_seen_ = true;
-      failure.emplace(t->error());
-    }
+    if (failure_hook_ && !first_failure_) [[unlikely]]
+      failed = note_failure(t);
     keep = !closed_ && !t->orphaned();
     if (keep) {
       t->mark_reported();
@@ -140,16 +135,28 @@ inline void group_core::take_finished(task_header* t) noexcept {
     }
   }
   run(after);
-  if (failure) {
-    try {
-      failure_hook_(*failure);
-    } catch (...) {
-      // The hook only posts; out of memory, the failure is seen when the
-      // group is joined instead.
-    }
-  }
+  if (failed) [[unlikely]]
+    call_failure_hook();
   if (!keep)
     drop(t);
+}
+
+inline bool group_core::note_failure(const task_header* t) noexcept {
+  const auto kind = t->kind();
+  if (t->replaced() || (kind != task_header::outcome_kind::exception &&
+                        kind != task_header::outcome_kind::timed_out))
+    return false;
+  first_failure_.emplace(t->error());
+  return true;
+}
+
+inline void group_core::call_failure_hook() noexcept {
+  try {
+    failure_hook_(*first_failure_);  // written once, before: no lock needed to read it
+  } catch (...) {
+    // The hook only posts; out of memory, the failure is seen when the
+    // group is joined instead.
+  }
 }
 
 inline void group_core::run(after_unlock& after) noexcept {
@@ -160,7 +167,7 @@ inline void group_core::run(after_unlock& after) noexcept {
     sync_timer();
 }
 
-inline void group_core::post(wake_list& wake) noexcept {
+inline void group_core::post_claimed(wake_list& wake) noexcept {
   wake.post_all(
       [this](waiter* w, task_header* key) {
         std::lock_guard lock(mutex_);
