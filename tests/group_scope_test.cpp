@@ -199,6 +199,30 @@ TEST_CASE(
   CHECK(body_cancelled);
 }
 
+TEST_CASE(
+    "scope: cancelled after the body returned, while it joins what is left, it aborts those tasks",
+    "[scope][structured][cancel]") {
+  net::io_context ioc;
+  int alive = 0;
+  bool body_returned = false;
+  co_run(ioc, [&]() -> awaitable<void> {
+    auto guarded = [&]() -> awaitable<void> {
+      co_await joinery::scope<int>([&](joinery::join_set<int>& group) -> awaitable<void> {
+        group.spawn(never());  // only an abort ends it
+        group.spawn(after(1ms, 1, alive));
+        body_returned = true;
+        co_return;
+      });
+    };
+    try {
+      co_await (guarded() || sleep_for(10ms));
+    } catch (const joinery::system_error&) {
+    }
+    CHECK(alive == 0);
+  });
+  CHECK(body_returned);
+}
+
 TEST_CASE("scope: cancellation of the scope's co_await surfaces as operation_aborted",
           "[scope][structured][cancel]") {
   net::io_context ioc;

@@ -172,16 +172,10 @@ class join_handle {
 
   // Requests the task to stop (see abort_handle::abort). Its outcome is then
   // cancelled, unless it had finished first.
-  void abort() const {
-    if (task_)
-      task_->abort();
-  }
+  void abort() const { get_abort_handle().abort(); }
 
   // abort() with a cancellation type (see abort_handle::abort(type)).
-  void abort(asio::cancellation_type type) const {
-    if (task_)
-      task_->abort(type);
-  }
+  void abort(asio::cancellation_type type) const { get_abort_handle().abort(type); }
 
   // True once the task's outcome is fixed (true for a handle with no task).
   bool is_finished() const noexcept { return !task_ || task_->is_finished(); }
@@ -220,10 +214,10 @@ using spawned_value_t = typename awaitable_traits<spawned_awaitable_t<TaskOrFact
 // inside this call. Aborts reach it serialized with it, as in a join_map
 // (see join_map.hpp). Strong guarantee: if this throws, no task runs.
 template <class Executor, class TaskOrFactory>
-  requires detail::is_executor_v<Executor> &&
-           (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+  requires detail::is_executor_v<Executor> && detail::task_like<TaskOrFactory>
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
-    detail::spawned_value_t<TaskOrFactory>> spawn(const Executor& ex, TaskOrFactory&& task) {
+    detail::spawned_value_t<TaskOrFactory>>
+spawn(const Executor& ex, TaskOrFactory&& task) {
   using V = detail::spawned_value_t<TaskOrFactory>;
   asio::any_io_executor handle_ex(ex);  // first: nothing may throw once the task runs
   detail::task_ref<> t(
@@ -246,9 +240,10 @@ join_handle<void> spawn(Executor&, F&&) {
 // As above, on the context's executor (an io_context, a thread_pool).
 template <class ExecutionContext, class TaskOrFactory>
   requires std::is_convertible_v<ExecutionContext&, asio::execution_context&> &&
-           (detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+           detail::task_like<TaskOrFactory>
 [[nodiscard("destroying the join_handle detaches the task: its outcome is lost")]] join_handle<
-    detail::spawned_value_t<TaskOrFactory>> spawn(ExecutionContext& ctx, TaskOrFactory&& task) {
+    detail::spawned_value_t<TaskOrFactory>>
+spawn(ExecutionContext& ctx, TaskOrFactory&& task) {
   return joinery::spawn(ctx.get_executor(), std::forward<TaskOrFactory>(task));
 }
 

@@ -340,7 +340,7 @@ class join_map
   // As spawn, on the executor `ex` instead (a strand, another io_context,
   // a thread_pool).
   template <class Ex, class TaskOrFactory>
-    requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_on(K key, const Ex& ex, TaskOrFactory&& task) {
     return this->spawn_coro(under(key), ex, detail::is_serial_executor(ex),
                             std::forward<TaskOrFactory>(task));
@@ -491,6 +491,7 @@ class join_map
     return async_join_impl(key, std::forward<CompletionToken>(token));
   }
 
+  // async_join_all(token):
   // Joins every task, in completion order, until the map is empty, and
   // delivers all their keys and outcomes at once. Unlike tokio's join_all, a
   // task that failed or was cancelled does not stop the others: every
@@ -508,12 +509,8 @@ class join_map
   //   - (already_started, {})           another join is pending.
   // Per-Operation Cancellation: terminal, partial and total; the outcomes
   // collected so far are delivered, no other is consumed.
-  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(false, std::forward<CompletionToken>(token));
-  }
 
+  // async_join_all(joinery::fail_fast, token):
   // As async_join_all, but failing fast, as tokio's join_all, Go's errgroup
   // and Asio's parallel_group with wait_for_one_error do: the first task to
   // *fail* (its outcome is an exception or a timeout: is_exception() or
@@ -541,12 +538,7 @@ class join_map
   //
   //   auto [ec, all] = co_await group.async_join_all(joinery::fail_fast,
   //                                                  asio::as_tuple(asio::deferred));
-  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(fail_fast_t,
-                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(true, std::forward<CompletionToken>(token));
-  }
+  using owner::async_join_all;
 
   // A finished task's key and outcome, if one is ready; never waits. Leaves
   // a pending async_join_next waiting (it is woken for the next result), and
@@ -611,18 +603,18 @@ class join_map
     return st ? st->abort_matching(pred, type) : 0;
   }
 
+  // abort_all():
   // Aborts every task; they stay in the map (size() is unchanged) until
   // joined, each reported cancelled unless it had already finished. Throws
   // std::bad_alloc only if a cancellation cannot be posted (see
   // abort_handle::abort); the tasks before it are aborted, the rest not.
-  void abort_all() { this->abort_all_(asio::cancellation_type::terminal); }
 
-  // abort_all() with a cancellation type: `terminal` (or any type with the
+  // abort_all(type): abort_all() with a cancellation type: `terminal` (or any type with the
   // terminal bit) is abort_all(); `partial` or `total` asks every running
   // coroutine task to stop (see abort(key, type)) without making any
   // outcome cancelled. Does nothing to tasks that have not started, blocking
   // tasks and finished ones.
-  void abort_all(asio::cancellation_type type) { this->abort_all_(type); }
+  using owner::abort_all;
 
   // Removes the task under `key` without aborting it: it runs on, its
   // abort_handles keep working, and its outcome goes to nobody (also when it
@@ -644,27 +636,24 @@ class join_map
   // reported to nobody. The map is empty afterwards; a pending
   // async_join_next completes with nullopt (one with wait_if_empty keeps
   // waiting), pending async_joins with not_found.
-  void detach_all() noexcept { this->detach_all_(); }
+  using owner::detach_all;
 
   // --- Inspecting ------------------------------------------------------------
 
   // The executor tasks are spawned on and join handlers default to.
-  executor_type get_executor() const noexcept { return this->executor_; }
+  using owner::get_executor;
 
   // Number of tasks in the map: running, queued, and finished but not yet
   // joined.
-  std::size_t size() const noexcept { return this->size_(); }
+  using owner::size;
 
   // size() == 0.
-  bool empty() const noexcept { return size() == 0; }
+  using owner::empty;
 
   // How many tasks have finished and await joining: counted from the moment
   // a finished task is queued for a join until a join takes it, including a
   // task an async_join is about to receive.
-  std::size_t ready_count() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->ready_count() : 0;
-  }
+  using owner::ready_count;
 
   // True if a task for `key` is in the map, finished but unjoined included.
   bool contains(const K& key) const { return find(key) != nullptr; }
@@ -680,10 +669,7 @@ class join_map
   // included). The first call builds an id index (linear in size()), kept
   // up to date from then on (constant time); maps that never ask do not
   // pay for it.
-  bool contains_task(task_id id) const {
-    auto* st = this->state_if_any();
-    return st && st->contains_task(id);
-  }
+  using owner::contains_task;
 
   // True when the task under `key` has finished and its outcome awaits
   // joining (until a join takes it); false while it runs or is queued, and
@@ -734,10 +720,7 @@ class join_map
   // spawned, succeeded, failed, cancelled (a replaced task, and one aborted
   // while queued, included), timed_out, detached, peak_size, peak_queued.
   // An outcome is counted when its task ends, joined or not.
-  group_stats stats() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->stats() : group_stats();
-  }
+  using owner::stats;
 
   // The keys of all tasks in the map, in no particular order, as a forward
   // range of const K&. Invalidated by any spawn, join or detach.
@@ -821,20 +804,14 @@ class join_map
   // (only their first step is posted, as for every spawn) and lets waiting
   // async_spawn calls in; lowering it aborts nothing: running tasks finish,
   // and new ones queue until fewer than the new limit run.
-  void set_concurrency_limit(std::size_t n) { this->set_concurrency_limit_(n); }
+  using owner::set_concurrency_limit;
 
   // The current limit; 0 means none.
-  std::size_t concurrency_limit() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->limit() : 0;
-  }
+  using owner::concurrency_limit;
 
   // How many tasks are queued: in the map but not started, waiting for a
   // slot. Tasks waiting in async_spawn are not in the map and not counted.
-  std::size_t queued_count() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->queued_count() : 0;
-  }
+  using owner::queued_count;
 
   // Spawns `task` (an awaitable or a factory) under `key` only if it can
   // start now: no limit, or fewer than the limit running and nothing
@@ -842,8 +819,7 @@ class join_map
   // destroyed unstarted (a factory is never called) and the map unchanged.
   // A task under `key` is replaced only when the new one is spawned.
   template <class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   std::optional<abort_handle> try_spawn(K key, TaskOrFactory&& task) {
     if (!this->can_start_now())
       return std::nullopt;
@@ -880,8 +856,7 @@ class join_map
   // changes nothing (it completes with success).
   template <class TaskOrFactory, JOINERY_COMPLETION_TOKEN_FOR(spawn_signature)
                                      CompletionToken = detail::default_token_t<executor_type>>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   auto async_spawn(K key, TaskOrFactory&& task,
                    CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return this->async_spawn_with(
@@ -908,8 +883,7 @@ class join_map
   // task with a deadline is left; it goes with its execution context (the
   // map may outlive it: no deadline fires after that).
   template <class Rep, class Period, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_with_timeout(K key, std::chrono::duration<Rep, Period> timeout,
                                   TaskOrFactory&& task) {
     return this->spawn_until(under(key), detail::deadline_after(timeout),
@@ -918,8 +892,7 @@ class join_map
 
   // As spawn_with_timeout, with the deadline as a steady_clock time point.
   template <class Duration, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_with_deadline(
       K key, std::chrono::time_point<std::chrono::steady_clock, Duration> deadline,
       TaskOrFactory&& task) {
@@ -930,6 +903,7 @@ class join_map
 
   // --- Shutting down -----------------------------------------------------------
 
+  // async_shutdown(token):
   // Aborts every task and waits until all of them have ended, discarding
   // their outcomes; the map is empty when it completes. Tasks that ignore
   // cancellation, and blocking tasks already running, delay it until they
@@ -946,12 +920,8 @@ class join_map
   //   - already_started        another join is pending.
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting; the aborts already issued stand.
-  template <JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_shutdown_(std::nullopt, std::forward<CompletionToken>(token));
-  }
 
+  // async_shutdown(grace, token):
   // A graceful shutdown: asks every task to stop with `total` cancellation
   // (abort_all(total): a coroutine that enabled it can finish its current
   // work and return), waits up to `grace` (a steady_clock duration, counted
@@ -970,14 +940,7 @@ class join_map
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting and the grace period: no further aborts are issued (requests
   // already emitted stand).
-  template <class Rep, class Period,
-            JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(std::chrono::duration<Rep, Period> grace,
-                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_shutdown_(std::chrono::ceil<std::chrono::steady_clock::duration>(grace),
-                                 std::forward<CompletionToken>(token));
-  }
+  using owner::async_shutdown;
 
  private:
   JOINERY_LOCATION(async_spawn_location, "joinery::join_map::async_spawn");

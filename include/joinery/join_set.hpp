@@ -211,7 +211,7 @@ class join_set
   // As spawn, on the executor `ex` instead (a strand, another io_context,
   // a thread_pool).
   template <class Ex, class TaskOrFactory>
-    requires(detail::is_awaitable_v<TaskOrFactory> || detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_on(const Ex& ex, TaskOrFactory&& task) {
     return this->spawn_coro(added(), ex, detail::is_serial_executor(ex),
                             std::forward<TaskOrFactory>(task));
@@ -356,6 +356,7 @@ class join_set
         token);
   }
 
+  // async_join_all(token):
   // Joins every task, in completion order, until the set is empty, and
   // delivers all their outcomes at once. Unlike tokio's join_all, a task
   // that failed or was cancelled does not stop the others: every outcome is
@@ -373,12 +374,8 @@ class join_set
   //   - (already_started, {})           another join is pending.
   // Per-Operation Cancellation: terminal, partial and total; the outcomes
   // collected so far are delivered, no other is consumed.
-  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(false, std::forward<CompletionToken>(token));
-  }
 
+  // async_join_all(joinery::fail_fast, token):
   // As async_join_all, but failing fast, as tokio's join_all, Go's errgroup
   // and Asio's parallel_group with wait_for_one_error do: the first task to
   // *fail* (its outcome is an exception or a timeout: is_exception() or
@@ -406,12 +403,7 @@ class join_set
   //
   //   auto [ec, all] = co_await group.async_join_all(joinery::fail_fast,
   //                                                  asio::as_tuple(asio::deferred));
-  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_join_all(fail_fast_t,
-                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_join_all_(true, std::forward<CompletionToken>(token));
-  }
+  using owner::async_join_all;
 
   // A finished task's outcome, if one is ready; never waits. Leaves a
   // pending async join waiting (it is woken for the next result); if this
@@ -431,52 +423,46 @@ class join_set
 
   // --- Aborting ------------------------------------------------------------
 
+  // abort_all():
   // Aborts every task; they stay in the set (size() is unchanged) until
   // joined, each reported cancelled unless it had already finished. Throws
   // std::bad_alloc only if a cancellation cannot be posted (see
   // abort_handle::abort); the tasks before it are aborted, the rest not.
-  void abort_all() { this->abort_all_(asio::cancellation_type::terminal); }
 
-  // abort_all() with a cancellation type: `terminal` (or any type with the
+  // abort_all(type): abort_all() with a cancellation type: `terminal` (or any type with the
   // terminal bit) is abort_all(); `partial` or `total` asks every running
   // coroutine task to stop (see abort_handle::abort(type)) without making
   // any outcome cancelled. Does nothing to tasks that have not started,
   // blocking tasks and finished ones.
-  void abort_all(asio::cancellation_type type) { this->abort_all_(type); }
+  using owner::abort_all;
 
   // Removes every task without aborting it: they run on, their
   // abort_handles still work, and their outcomes are reported to nobody.
   // The set is empty afterwards; a pending async_join_next completes with
   // nullopt (one with wait_if_empty keeps waiting).
-  void detach_all() noexcept { this->detach_all_(); }
+  using owner::detach_all;
 
   // --- Inspecting ------------------------------------------------------------
 
   // The executor tasks are spawned on and join handlers default to.
-  executor_type get_executor() const noexcept { return this->executor_; }
+  using owner::get_executor;
 
   // Number of tasks in the set: running, queued, and finished but not yet
   // joined.
-  std::size_t size() const noexcept { return this->size_(); }
+  using owner::size;
 
   // size() == 0.
-  bool empty() const noexcept { return size() == 0; }
+  using owner::empty;
 
   // How many tasks have finished and await joining: counted from the moment
   // a finished task is queued for a join until a join takes it.
-  std::size_t ready_count() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->ready_count() : 0;
-  }
+  using owner::ready_count;
 
   // True if the task with this id is in the set (finished but unjoined
   // included). The first call builds an id index (linear in size()), kept
   // up to date from then on (constant time); sets that never ask do not
   // pay for it.
-  bool contains_task(task_id id) const {
-    auto* st = this->state_if_any();
-    return st && st->contains_task(id);
-  }
+  using owner::contains_task;
 
   // Every task in the set with its id, state (queued, running, finished),
   // whether an abort was requested, when it was spawned and its pending
@@ -490,10 +476,7 @@ class join_set
   // spawned, succeeded, failed, cancelled (a task aborted while queued
   // included), timed_out, detached, peak_size, peak_queued. An outcome is
   // counted when its task ends, joined or not.
-  group_stats stats() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->stats() : group_stats();
-  }
+  using owner::stats;
 
   // --- The concurrency limit -----------------------------------------------
   //
@@ -509,28 +492,21 @@ class join_set
   // Sets the limit; 0 (the default) means none. Raising it (or setting 0)
   // starts queued tasks before it returns (only their first step is posted)
   // and lets waiting async_spawn calls in; lowering it aborts nothing.
-  void set_concurrency_limit(std::size_t n) { this->set_concurrency_limit_(n); }
+  using owner::set_concurrency_limit;
 
   // The current limit; 0 means none.
-  std::size_t concurrency_limit() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->limit() : 0;
-  }
+  using owner::concurrency_limit;
 
   // How many tasks are queued: in the set but not started, waiting for a
   // slot. Tasks waiting in async_spawn are not in the set and not counted.
-  std::size_t queued_count() const noexcept {
-    auto* st = this->state_if_any();
-    return st ? st->queued_count() : 0;
-  }
+  using owner::queued_count;
 
   // Spawns `task` only if it can start now: no limit, or fewer than the
   // limit running and nothing queued. Returns its abort_handle; otherwise
   // nullopt, and the task is destroyed unstarted (a factory is never called)
   // and the set unchanged.
   template <class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   std::optional<abort_handle> try_spawn(TaskOrFactory&& task) {
     if (!this->can_start_now())
       return std::nullopt;
@@ -563,8 +539,7 @@ class join_set
   // changes nothing.
   template <class TaskOrFactory, JOINERY_COMPLETION_TOKEN_FOR(spawn_signature)
                                      CompletionToken = detail::default_token_t<executor_type>>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   auto async_spawn(TaskOrFactory&& task,
                    CompletionToken&& token = detail::default_token_t<executor_type>()) {
     return this->async_spawn_with(
@@ -585,8 +560,7 @@ class join_set
   // represent never fires. One timer, on get_executor(), serves all of the
   // set's deadlines; it goes with its execution context.
   template <class Rep, class Period, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_with_timeout(std::chrono::duration<Rep, Period> timeout,
                                   TaskOrFactory&& task) {
     return this->spawn_until(added(), detail::deadline_after(timeout),
@@ -595,8 +569,7 @@ class join_set
 
   // As spawn_with_timeout, with the deadline as a steady_clock time point.
   template <class Duration, class TaskOrFactory>
-    requires(detail::is_awaitable_v<std::decay_t<TaskOrFactory>> ||
-             detail::task_factory<TaskOrFactory>)
+    requires detail::task_like<TaskOrFactory>
   abort_handle spawn_with_deadline(
       std::chrono::time_point<std::chrono::steady_clock, Duration> deadline, TaskOrFactory&& task) {
     return this->spawn_until(
@@ -606,6 +579,7 @@ class join_set
 
   // --- Shutting down -----------------------------------------------------------
 
+  // async_shutdown(token):
   // Aborts every task and waits until all of them have ended, discarding
   // their outcomes; the set is empty when it completes.
   //
@@ -618,12 +592,8 @@ class join_set
   // already_started when another join is pending.
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting; the aborts already issued stand.
-  template <JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_shutdown_(std::nullopt, std::forward<CompletionToken>(token));
-  }
 
+  // async_shutdown(grace, token):
   // A graceful shutdown (join_map::async_shutdown(grace)): asks every task
   // to stop with `total` cancellation, waits up to `grace` for them to end,
   // then aborts the rest terminally, and completes when the set is empty.
@@ -637,14 +607,7 @@ class join_set
   // Returns: as async_shutdown().
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting and the grace period (no further aborts are issued).
-  template <class Rep, class Period,
-            JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature)
-                CompletionToken = detail::default_token_t<executor_type>>
-  auto async_shutdown(std::chrono::duration<Rep, Period> grace,
-                      CompletionToken&& token = detail::default_token_t<executor_type>()) {
-    return this->async_shutdown_(std::chrono::ceil<std::chrono::steady_clock::duration>(grace),
-                                 std::forward<CompletionToken>(token));
-  }
+  using owner::async_shutdown;
 
  private:
   JOINERY_LOCATION(async_spawn_location, "joinery::join_set::async_spawn");

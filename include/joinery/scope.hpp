@@ -69,7 +69,10 @@
 // The group is the body's to use from that strand, as any group is used
 // from one thread at a time. Spawns after the body ended are impossible
 // (the group is not reachable), but a task that spawns into the group while
-// the scope drains it (capturing the group) is joined too.
+// the scope drains it (capturing the group) is joined too: on a serial
+// executor any task may; on a multi-threaded one, a task must use the group
+// from the body's strand (`co_await this_coro::executor` in the body, then
+// `co_await asio::dispatch(strand)` in the task before it spawns).
 //
 // NOTE: decisions where the other scopes differ or the design was open:
 //   - The body must not leave a join pending on the group when it returns
@@ -77,8 +80,10 @@
 //     with already_started, and the scope waits for the tasks regardless).
 //   - detach(key) and detach_all() hand tasks out of the scope on purpose:
 //     the scope no longer waits for a detached task.
-//   - A scope is one joinery::spawn on the strand and one wait: it costs a
-//     task of its own, not a thread.
+//   - A scope costs two tasks of joinery's own (the scope's, which owns the
+//     group and joins it, and the body's, so that the body can be cancelled
+//     by itself) and, when the awaiting coroutine's executor is not serial,
+//     a strand; no thread. docs/guide.md gives the measured cost.
 
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/scope_run.hpp>

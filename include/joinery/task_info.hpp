@@ -26,7 +26,8 @@ namespace joinery {
 // Where a task of a group is in its life.
 enum class task_state {
   queued,    // in the group, not started: waiting for a concurrency slot
-  running,   // started and not finished (a blocking task included)
+  running,   // spawned and not finished (its first step may still be posted;
+             // a blocking task included)
   finished,  // its outcome is fixed; it awaits joining
 };
 

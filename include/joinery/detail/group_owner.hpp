@@ -6,12 +6,13 @@
 // group's executor and its shared state (created on first need, so a
 // default-constructed or moved-from group does not allocate), moves,
 // aborting the tasks on destruction, and the plumbing behind the public
-// members (spawning, joining, the limit, shutting down). It has no public
-// member: join_map and join_set declare and document each of theirs.
+// members (spawning, joining, the limit, shutting down).
 //
 // State is map_state or set_state: a group_core with the owner's index,
 // which provides size(), for_each_task(f), release_index() and the join
-// policies. Derived provides `counted_ref<State> make_state() const`.
+// policies. Derived provides `counted_ref<State> make_state() const`, and
+// brings the public members it shares (below) in with using-declarations,
+// documented in its own header.
 
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/blocking_task.hpp>
@@ -25,6 +26,9 @@
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/detail/spawn_op.hpp>
 #include <joinery/detail/task_executor.hpp>
+#include <joinery/fail_fast.hpp>
+#include <joinery/task_id.hpp>
+#include <joinery/task_info.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -40,10 +44,81 @@ struct group_access;
 
 template <class Derived, class State, class Executor>
 class group_owner {
- protected:
   using take_policy = typename State::take_policy;
   using join_all_signature_t = void(error_code, std::vector<typename take_policy::value_type>);
   using shutdown_signature_t = void(error_code);
+
+ public:
+  // The members join_map and join_set share. They are documented where the
+  // user reads them, in join_map.hpp and join_set.hpp, which bring them in
+  // with using-declarations.
+  using executor_type = Executor;
+
+  executor_type get_executor() const noexcept { return executor_; }
+
+  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+
+  bool empty() const noexcept { return size() == 0; }
+
+  std::size_t ready_count() const noexcept { return state_ ? state_->ready_count() : 0; }
+
+  bool contains_task(task_id id) const { return state_ && state_->contains_task(id); }
+
+  group_stats stats() const noexcept { return state_ ? state_->stats() : group_stats(); }
+
+  void abort_all() { abort_all(net::cancellation_type::terminal); }
+
+  void abort_all(net::cancellation_type type) {
+    if (State* st = state_.get())
+      st->for_each_task([type](task_header* t) { t->abort(type); });
+  }
+
+  void detach_all() noexcept {
+    if (State* st = state_.get()) {
+      st->count_detached(st->size());
+      st->orphan([st](auto&& f) { st->for_each_task(f); }, group_core::orphan_reason::detached);
+      st->release_index();
+      st->kick();
+    }
+  }
+
+  void set_concurrency_limit(std::size_t n) {
+    State& st = state();
+    st.set_limit(n, [&st](auto&& f) { st.for_each_task(f); });
+  }
+
+  std::size_t concurrency_limit() const noexcept { return state_ ? state_->limit() : 0; }
+
+  std::size_t queued_count() const noexcept { return state_ ? state_->queued_count() : 0; }
+
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature_t)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_join_all(CompletionToken&& token = default_token_t<executor_type>()) {
+    return join_all(false, std::forward<CompletionToken>(token));
+  }
+
+  template <JOINERY_COMPLETION_TOKEN_FOR(join_all_signature_t)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_join_all(fail_fast_t, CompletionToken&& token = default_token_t<executor_type>()) {
+    return join_all(true, std::forward<CompletionToken>(token));
+  }
+
+  template <JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature_t)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_shutdown(CompletionToken&& token = default_token_t<executor_type>()) {
+    return shutdown(std::nullopt, std::forward<CompletionToken>(token));
+  }
+
+  template <class Rep, class Period,
+            JOINERY_COMPLETION_TOKEN_FOR(shutdown_signature_t)
+                CompletionToken = default_token_t<executor_type>>
+  auto async_shutdown(std::chrono::duration<Rep, Period> grace,
+                      CompletionToken&& token = default_token_t<executor_type>()) {
+    return shutdown(std::chrono::ceil<std::chrono::steady_clock::duration>(grace),
+                    std::forward<CompletionToken>(token));
+  }
+
+ protected:
   using spawn_signature_t = void(error_code, abort_handle);
 
   explicit group_owner(const Executor& ex) : executor_(ex), serial_(is_serial_executor(ex)) {}
@@ -95,41 +170,17 @@ class group_owner {
     }
   }
 
-  // --- Behind the public members ---------------------------------------------
-
-  std::size_t size_() const noexcept { return state_ ? state_->size() : 0; }
-
-  void abort_all_(net::cancellation_type type) {
-    if (State* st = state_.get())
-      st->for_each_task([type](task_header* t) { t->abort(type); });
-  }
-
-  // Forgets every task without aborting it: they run on and report to
-  // nobody. A pending join then sees an empty group and completes.
-  void detach_all_() noexcept {
-    if (State* st = state_.get()) {
-      st->count_detached(st->size());
-      st->orphan([st](auto&& f) { st->for_each_task(f); }, group_core::orphan_reason::detached);
-      st->release_index();
-      st->kick();
-    }
-  }
-
-  void set_concurrency_limit_(std::size_t n) {
-    State& st = state();
-    st.set_limit(n, [&st](auto&& f) { st.for_each_task(f); });
-  }
+  // --- Joining everything, shutting down ------------------------------------
 
   template <class CompletionToken>
-  auto async_join_all_(bool fail_fast, CompletionToken&& token) {
+  auto join_all(bool fail_fast, CompletionToken&& token) {
     return net::async_compose<CompletionToken, join_all_signature_t>(
         join_all_op<State, take_policy, Executor>{state_ref(), executor_, fail_fast}, token,
         executor_);
   }
 
   template <class CompletionToken>
-  auto async_shutdown_(std::optional<std::chrono::steady_clock::duration> grace,
-                       CompletionToken&& token) {
+  auto shutdown(std::optional<std::chrono::steady_clock::duration> grace, CompletionToken&& token) {
     return net::async_compose<CompletionToken, shutdown_signature_t>(
         shutdown_op<State, take_policy, Executor>{state_ref(), executor_, grace}, token, executor_);
   }

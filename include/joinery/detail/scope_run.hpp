@@ -93,8 +93,11 @@ struct scope_shared {
 
 // Joins every task left in `group`, in completion order; returns the first
 // exception among their outcomes. With `fail_fast`, the first failure
-// (exception or timeout) is kept in `shared` and aborts the rest. The joins
-// cannot be cancelled: the scope waits for every task.
+// (exception or timeout) is kept in `shared` and aborts the rest. The first
+// join waits with this task's cancellation: if the scope is cancelled while
+// it drains (run_scope aborts scope_entry), every task left is aborted at
+// once; from then on the joins cannot be cancelled: the scope waits for
+// every task.
 template <class Group>
 net::awaitable<std::exception_ptr> drain_scope(Group& group, scope_shared& shared, bool fail_fast) {
   std::exception_ptr first;
@@ -109,13 +112,25 @@ net::awaitable<std::exception_ptr> drain_scope(Group& group, scope_shared& share
       shared.abort_all();
     }
   };
+  bool cancellable = !shared.tasks_aborted;
   for (;;) {
-    auto [ec, next] =
-        co_await group.async_join_next(uncancellable(net::as_tuple(net::use_awaitable)));
+    error_code ec;
+    std::optional<typename Group::value_type> next;
+    if (cancellable)
+      std::tie(ec, next) = co_await group.async_join_next(net::as_tuple(net::use_awaitable));
+    else
+      std::tie(ec, next) =
+          co_await group.async_join_next(uncancellable(net::as_tuple(net::use_awaitable)));
     if (!ec && !next)
       break;  // the group is empty: every task ended
     if (!ec) {
       note(outcome_of(*next));
+      continue;
+    }
+    if (ec == net::error::operation_aborted) {
+      // The scope is cancelled: abort what is left, and wait for it.
+      cancellable = false;
+      shared.abort_all();
       continue;
     }
     // A join the body left pending (already_started): take what finishes

@@ -48,6 +48,10 @@ concept task_factory =
     (std::invocable<std::decay_t<F>&> ||
      std::invocable<std::decay_t<F>&, task_id>)&&is_awaitable_v<factory_result_t<F>>;
 
+// What a spawn takes: an awaitable, or a task factory.
+template <class T>
+concept task_like = is_awaitable_v<std::decay_t<T>> || task_factory<T>;
+
 // What a spawn cannot take: neither an awaitable nor a task factory (a
 // plain function returning a value, say). The spawn functions have an
 // overload for it whose static_assert says what to do instead.
