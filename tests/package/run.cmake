@@ -1,7 +1,8 @@
 # Builds and runs the consumer in this directory, consuming joinery the way
 # JOINERY_CONSUME says: find_package (after installing the joinery build tree
 # JOINERY_BUILD_DIR into a temporary prefix), add_subdirectory or
-# fetchcontent (of the source tree JOINERY_SOURCE_DIR).
+# fetchcontent (of the source tree JOINERY_SOURCE_DIR); then installs the
+# consumer, whose exported targets link joinery.
 foreach(var JOINERY_CONSUME JOINERY_WORK_DIR JOINERY_CONSUMER_DIR JOINERY_SOURCE_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "${var} is not set")
@@ -10,7 +11,8 @@ endforeach()
 
 set(prefix ${JOINERY_WORK_DIR}/prefix)
 set(build ${JOINERY_WORK_DIR}/consumer-build)
-file(REMOVE_RECURSE ${prefix} ${build})
+set(consumer_prefix ${JOINERY_WORK_DIR}/consumer-prefix)
+file(REMOVE_RECURSE ${prefix} ${build} ${consumer_prefix})
 
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -29,3 +31,16 @@ run(${CMAKE_COMMAND} -S ${JOINERY_CONSUMER_DIR} -B ${build} -DJOINERY_CONSUME=${
     -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${build})
 run(${build}/consumer)
+
+# The consumer's own export names joinery's target. Coming from source,
+# joinery is not the top-level project: its install rules stay out of the
+# consumer's installation (JOINERY_INSTALL is OFF).
+run(${CMAKE_COMMAND} --install ${build} --prefix ${consumer_prefix})
+file(READ ${consumer_prefix}/share/consumer/cmake/consumerTargets.cmake exported)
+if(NOT exported MATCHES "joinery::joinery")
+  message(FATAL_ERROR "the consumer's exported targets do not name joinery's target")
+endif()
+if(JOINERY_CONSUME MATCHES "add_subdirectory|fetchcontent"
+   AND EXISTS ${consumer_prefix}/include/joinery.hpp)
+  message(FATAL_ERROR "installing the consumer installed joinery's headers (JOINERY_INSTALL OFF)")
+endif()
