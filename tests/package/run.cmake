@@ -25,6 +25,15 @@ set(extra)
 if(JOINERY_CONSUME STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${JOINERY_BUILD_DIR} --prefix ${prefix})
   set(extra -DCMAKE_PREFIX_PATH=${prefix})
+  # The licence is installed with the headers (GNUInstallDirs' doc directory).
+  file(SHA256 ${JOINERY_SOURCE_DIR}/LICENSE license)
+  if(NOT EXISTS ${prefix}/share/doc/joinery/LICENSE)
+    message(FATAL_ERROR "the installed copy has no share/doc/joinery/LICENSE")
+  endif()
+  file(SHA256 ${prefix}/share/doc/joinery/LICENSE installed_license)
+  if(NOT installed_license STREQUAL license)
+    message(FATAL_ERROR "the installed LICENSE differs from the repository's")
+  endif()
 endif()
 run(${CMAKE_COMMAND} -S ${JOINERY_CONSUMER_DIR} -B ${build} -DJOINERY_CONSUME=${JOINERY_CONSUME}
     -DJOINERY_SOURCE_DIR=${JOINERY_SOURCE_DIR} ${extra}
