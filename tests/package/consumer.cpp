@@ -1,19 +1,38 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 // Builds against joinery as a user's project would (find_package,
-// add_subdirectory or FetchContent): spawns, aborts one task, joins.
+// add_subdirectory or FetchContent), on Boost.Asio or, with
+// JOINERY_STANDALONE_ASIO, on standalone Asio: spawns, aborts one task, joins.
 #include <joinery.hpp>
 
+#if defined(JOINERY_STANDALONE_ASIO)
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#else
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#endif
 
 #include <chrono>
 #include <iostream>
 #include <string>
+#include <system_error>
+#include <type_traits>
 
-namespace net = boost::asio;
+// Standalone mode includes no Boost header at all.
+#if defined(JOINERY_STANDALONE_ASIO) && (defined(BOOST_VERSION) || defined(BOOST_CONFIG_HPP))
+#error "consumer: a Boost header was included with JOINERY_STANDALONE_ASIO"
+#endif
+#if defined(JOINERY_STANDALONE_ASIO)
+static_assert(std::is_same_v<joinery::error_code, std::error_code>);
+#endif
+
+namespace net = joinery::asio;
 
 int main() {
 #if !defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)

@@ -1,8 +1,11 @@
 # Builds and runs the consumer in this directory, consuming joinery the way
 # JOINERY_CONSUME says: find_package (after installing the joinery build tree
 # JOINERY_BUILD_DIR into a temporary prefix), add_subdirectory or
-# fetchcontent (of the source tree JOINERY_SOURCE_DIR); then installs the
-# consumer, whose exported targets link joinery.
+# fetchcontent (of the source tree JOINERY_SOURCE_DIR), or standalone:
+# find_package of joinery::joinery_standalone on the standalone Asio tree
+# JOINERY_STANDALONE_ASIO, with CMake unable to find Boost (skipped, with a
+# message, when there is no such tree); then installs the consumer, whose
+# exported targets link joinery.
 foreach(var JOINERY_CONSUME JOINERY_WORK_DIR JOINERY_CONSUMER_DIR JOINERY_SOURCE_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "${var} is not set")
@@ -22,9 +25,18 @@ function(run)
 endfunction()
 
 set(extra)
-if(JOINERY_CONSUME STREQUAL "find_package")
+if(JOINERY_CONSUME STREQUAL "standalone")
+  if(NOT EXISTS ${JOINERY_STANDALONE_ASIO}/asio/version.hpp)
+    message(STATUS "skipped: no standalone Asio tree at '${JOINERY_STANDALONE_ASIO}' (only a "
+                   "maintainer's machine has ../shared/vendor)")
+    return()
+  endif()
+  set(extra -DJOINERY_STANDALONE_ASIO_INCLUDE_DIR=${JOINERY_STANDALONE_ASIO}
+            -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON)
+endif()
+if(JOINERY_CONSUME MATCHES "find_package|standalone")
   run(${CMAKE_COMMAND} --install ${JOINERY_BUILD_DIR} --prefix ${prefix})
-  set(extra -DCMAKE_PREFIX_PATH=${prefix})
+  list(APPEND extra -DCMAKE_PREFIX_PATH=${prefix})
   # The licence is installed with the headers (GNUInstallDirs' doc directory).
   file(SHA256 ${JOINERY_SOURCE_DIR}/LICENSE license)
   if(NOT EXISTS ${prefix}/share/doc/joinery/LICENSE)
