@@ -1,7 +1,8 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 // Builds against joinery as a user's project would (find_package,
-// add_subdirectory or FetchContent), on Boost.Asio or, with
-// JOINERY_STANDALONE_ASIO, on standalone Asio: spawns, aborts one task, joins.
+// add_subdirectory, FetchContent, or pkg-config without CMake), on Boost.Asio
+// or, with JOINERY_STANDALONE_ASIO, on standalone Asio: spawns, aborts one
+// task, joins.
 #include <joinery.hpp>
 
 #if defined(JOINERY_STANDALONE_ASIO)
@@ -35,7 +36,9 @@ static_assert(std::is_same_v<joinery::error_code, std::error_code>);
 namespace net = joinery::asio;
 
 int main() {
-#if !defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)
+  // The CMake consumers link joinery::asio_thread_keyword_fix (README,
+  // "clang and threads"); its define must reach them every way.
+#if defined(JOINERY_CONSUMER_KEYWORD_FIX) && !defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)
   std::cout << "consumer: joinery::asio_thread_keyword_fix did not carry its define\n";
   return 1;
 #endif
