@@ -35,12 +35,22 @@ static_assert(std::is_same_v<joinery::error_code, std::error_code>);
 
 namespace net = joinery::asio;
 
+#if (defined(JOINERY_STANDALONE_ASIO) && defined(ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)) || \
+    (!defined(JOINERY_STANDALONE_ASIO) && defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION))
+constexpr bool keyword_fix_defined = true;
+#else
+constexpr bool keyword_fix_defined = false;
+#endif
+
 int main() {
+#if defined(JOINERY_CONSUMER_KEYWORD_FIX)
   // The CMake consumers link joinery::asio_thread_keyword_fix (README,
-  // "clang and threads"); its define must reach them every way.
-#if defined(JOINERY_CONSUMER_KEYWORD_FIX) && !defined(BOOST_ASIO_DISABLE_THREAD_KEYWORD_EXTENSION)
-  std::cout << "consumer: joinery::asio_thread_keyword_fix did not carry its define\n";
-  return 1;
+  // "clang and threads"); its define for the Asio in use must reach them
+  // every way.
+  if (!keyword_fix_defined) {
+    std::cout << "consumer: joinery::asio_thread_keyword_fix did not carry its define\n";
+    return 1;
+  }
 #endif
   net::io_context io;
   joinery::join_map<std::string, int> map(io);
