@@ -3,8 +3,9 @@
 # missing, then builds and tests joinery in every configuration of the
 # matrix (CMakePresets.json), each in its own build directory under build/:
 #   normal    g++ -O2: tests, examples, the consumers (find_package,
-#             add_subdirectory, FetchContent), the benchmark's smoke run;
-#             then valgrind memcheck on a reduced stress run
+#             add_subdirectory, FetchContent; joinery::joinery_standalone
+#             without Boost) and the pkg-config test, the benchmark's smoke
+#             run; then valgrind memcheck on a reduced stress run
 #   gasan-O0  g++ -O0, AddressSanitizer + UndefinedBehaviorSanitizer (+ LSan)
 #   gasan-O2  g++ -O2, the same sanitizers, against Boost.Asio 1.38.0 (Boost
 #             1.90, the latest) when its header tree is present in
