@@ -37,7 +37,7 @@ endif()
 if(JOINERY_CONSUME MATCHES "find_package|standalone")
   run(${CMAKE_COMMAND} --install ${JOINERY_BUILD_DIR} --prefix ${prefix})
   list(APPEND extra -DCMAKE_PREFIX_PATH=${prefix})
-  # The licence is installed with the headers (GNUInstallDirs' doc directory).
+  # The licence is installed with the headers, in share/doc/joinery.
   file(SHA256 ${JOINERY_SOURCE_DIR}/LICENSE license)
   if(NOT EXISTS ${prefix}/share/doc/joinery/LICENSE)
     message(FATAL_ERROR "the installed copy has no share/doc/joinery/LICENSE")
