@@ -6,16 +6,33 @@
 #   JOINERY_ASIO_INCLUDE_DIR  a Boost.Asio header tree to build our programs
 #                     against instead of the system Boost's Asio (the
 #                     compatibility builds of tests/run.sh)
+#
+# Our programs link JOINERY_DEV_LIBRARY: joinery::joinery, or with
+# JOINERY_BOOST_ASIO=OFF joinery::joinery_standalone (the standalone builds
+# of tests/run.sh, against JOINERY_STANDALONE_ASIO_INCLUDE_DIR).
 
 option(JOINERY_WERROR "Treat warnings as errors in tests and examples" OFF)
 set(JOINERY_SANITIZE "" CACHE STRING "Sanitizers for tests and examples: address | thread")
 set(JOINERY_ASIO_INCLUDE_DIR "" CACHE PATH "Boost.Asio include tree to build tests against")
 
+if(JOINERY_BOOST_ASIO)
+  set(JOINERY_DEV_LIBRARY joinery::joinery)
+else()
+  set(JOINERY_DEV_LIBRARY joinery::joinery_standalone)
+endif()
+
 add_library(joinery_dev INTERFACE)
 target_compile_options(joinery_dev INTERFACE -Wall -Wextra -Wpedantic)
 if(JOINERY_ASIO_INCLUDE_DIR)
-  if(NOT EXISTS ${JOINERY_ASIO_INCLUDE_DIR}/boost/asio/version.hpp)
-    message(FATAL_ERROR "JOINERY_ASIO_INCLUDE_DIR: no boost/asio/version.hpp in ${JOINERY_ASIO_INCLUDE_DIR}")
+  if(EXISTS ${JOINERY_ASIO_INCLUDE_DIR}/asio/version.hpp)
+    message(FATAL_ERROR "JOINERY_ASIO_INCLUDE_DIR: ${JOINERY_ASIO_INCLUDE_DIR} is a standalone Asio "
+                        "tree: build against it with JOINERY_BOOST_ASIO=OFF and "
+                        "JOINERY_STANDALONE_ASIO_INCLUDE_DIR")
+  elseif(NOT EXISTS ${JOINERY_ASIO_INCLUDE_DIR}/boost/asio/version.hpp)
+    message(FATAL_ERROR
+      "JOINERY_ASIO_INCLUDE_DIR: no boost/asio/version.hpp in ${JOINERY_ASIO_INCLUDE_DIR}")
+  elseif(NOT JOINERY_BOOST_ASIO)
+    message(FATAL_ERROR "JOINERY_ASIO_INCLUDE_DIR (a Boost.Asio tree) needs JOINERY_BOOST_ASIO")
   endif()
   # Searched before /usr/include; a system directory, so its warnings stay
   # Asio's. Only Asio is replaced: the rest of Boost is the system's.

@@ -7,10 +7,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/.ci/install-deps"
+"$root/.ci/install-deps" --examples
 
 cmake -S "$root" -B build/examples -DCMAKE_BUILD_TYPE=Release -DJOINERY_BUILD_TESTS=OFF \
-  -DJOINERY_BUILD_EXAMPLES=ON >/dev/null
+  -DJOINERY_BUILD_EXAMPLES=ON -DJOINERY_BUILD_BENCH=OFF >/dev/null
 cmake --build build/examples -j "${JOINERY_JOBS:-2}"
 
 run() {

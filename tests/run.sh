@@ -3,8 +3,9 @@
 # missing, then builds and tests joinery in every configuration of the
 # matrix (CMakePresets.json), each in its own build directory under build/:
 #   normal    g++ -O2: tests, examples, the consumers (find_package,
-#             add_subdirectory, FetchContent), the benchmark's smoke run;
-#             then valgrind memcheck on a reduced stress run
+#             add_subdirectory, FetchContent; joinery::joinery_standalone
+#             without Boost) and the pkg-config test, the benchmark's smoke
+#             run; then valgrind memcheck on a reduced stress run
 #   gasan-O0  g++ -O0, AddressSanitizer + UndefinedBehaviorSanitizer (+ LSan)
 #   gasan-O2  g++ -O2, the same sanitizers, against Boost.Asio 1.38.0 (Boost
 #             1.90, the latest) when its header tree is present in
@@ -17,6 +18,12 @@
 #   asio-1.28 g++ -O2 against Boost.Asio 1.28.2 (Boost 1.83, Debian 13 and
 #             Ubuntu 24.04), when its header tree is present in
 #             ../shared/vendor/; skipped with a message otherwise
+#   standalone-1.28, standalone-1.38
+#             g++ -O2 against standalone Asio 1.28.2 and 1.38.2, without
+#             Boost (JOINERY_BOOST_ASIO=OFF: the test programs link
+#             joinery::joinery_standalone and include no Boost header), when
+#             those header trees are present in ../shared/vendor/; skipped
+#             with a message otherwise
 # Every build also replays the committed fuzz corpora. Idempotent: reruns
 # rebuild incrementally. Stops at the first failure; the output ends with
 # ctest's summary.
@@ -100,4 +107,20 @@ else
   echo "=== joinery tests: asio-1.28 skipped: no Boost.Asio 1.28.2 tree at $(asio_tree 1.28.2)" \
     "(only a maintainer's machine has ../shared/vendor; the other builds ran) ==="
 fi
+
+# Standalone Asio, without Boost: the oldest supported and the latest. The
+# test programs that are about Boost (snippets, header/warnings check,
+# compile-fail checks, consumers) stay in the builds above.
+standalone_tree() { echo "$vendor/asio-$1/include"; }
+for version in 1.28.2 1.38.2; do
+  preset=standalone-${version%.*}
+  if [ -f "$(standalone_tree "$version")/asio/version.hpp" ]; then
+    configure_and_build "$preset" -DJOINERY_STANDALONE_ASIO_INCLUDE_DIR="$(standalone_tree "$version")"
+    run_ctest "$preset" -LE 'soak|concurrency'
+  else
+    echo "=== joinery tests: $preset skipped: no standalone Asio $version tree at" \
+      "$(standalone_tree "$version") (only a maintainer's machine has ../shared/vendor;" \
+      "the other builds ran) ==="
+  fi
+done
 echo "=== all builds passed in ${SECONDS} s ==="

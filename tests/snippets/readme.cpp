@@ -1,13 +1,15 @@
 // Copyright (c) 2026 The joinery authors. Distributed under the Boost Software License 1.0.
 // The README's example, compiled and run as a test (docs/snippets must build).
-#include <boost/asio.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
 
-// The README shows the region below as written here.
+// The README shows the region below as written here, with the Asio include
+// that a program using it needs (joinery's headers include only the parts of
+// Asio that joinery itself uses: not co_spawn, use_awaitable, sockets...).
 // clang-format off
 // [readme-example]
+#include <boost/asio.hpp>
 #include <joinery.hpp>
 namespace net = boost::asio;
 
