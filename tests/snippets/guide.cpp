@@ -216,7 +216,27 @@ net::awaitable<void> cancellation() {
 // [cancellation]
 // clang-format on
 
+net::awaitable<int> broken_job(int id) {
+  co_await slow_job(id);
+  throw std::runtime_error("disk full");
+}
+
 // clang-format off
+// [join-all-fail-fast]
+net::awaitable<void> all_or_nothing() {
+  joinery::join_map<std::string, int> jobs(co_await net::this_coro::executor);
+  jobs.spawn("quick", slow_job(1));     // done at 10 ms
+  jobs.spawn("broken", broken_job(2));  // throws at 20 ms...
+  jobs.spawn("slow", slow_job(50));     // ...so this one is aborted then
+
+  auto [ec, outcomes] =
+      co_await jobs.async_join_all(joinery::fail_fast, net::as_tuple(net::deferred));
+  if (ec == joinery::error::task_failed)  // the others were aborted and joined: the map is empty
+    for (auto& [name, result] : outcomes)
+      std::cout << name << ": " << (result ? "done" : result.error().message()) << "\n";
+}
+// [join-all-fail-fast]
+
 // [scope-fail-fast]
 // Every page or none: the first fetch to fail (it throws, or runs past
 // `budget`) aborts the other fetches and the body, and once they have all
@@ -256,6 +276,25 @@ net::awaitable<std::vector<int>> within(std::chrono::milliseconds limit) {
 }
 // [scope-cancel]
 
+// [look-inside]
+net::awaitable<void> look_inside() {
+  joinery::join_map<std::string, int> jobs(co_await net::this_coro::executor);
+  jobs.set_concurrency_limit(2);
+  jobs.spawn("index", slow_job(3));
+  jobs.spawn_with_timeout("report", 1s, slow_job(5));
+  jobs.spawn("backup", slow_job(1));  // two are running: queued
+  jobs.abort("index");                // before its first step: its body never runs
+
+  // One task, by its key (nullopt for a key not in the map)...
+  if (auto backup = jobs.info("backup"); backup && backup->state == joinery::task_state::queued)
+    std::cout << "backup waits for a slot\n";
+  // ...or every task with its key, in spawn order: a copy, printable.
+  for (auto& [name, info] : jobs.snapshot()) std::cout << name << ": " << info << "\n";
+
+  co_await jobs.async_join_all();
+  std::cout << jobs.stats() << "\n";  // counted since the map was constructed
+}
+// [look-inside]
 // clang-format on
 
 // batch_job, the graceful section's job, is in batch_job.hpp: a test runs it too.
@@ -412,6 +451,7 @@ int main() {
         texts.emplace_back("four five six");
         if (co_await total_words(texts) != 6)
           throw std::logic_error("total_words miscounted");
+        co_await all_or_nothing();
         auto pages = co_await fetch_all(letter_urls("ab"), 1s);
         if (pages.size() != 2 || pages[1] != "<html>b</html>")
           throw std::logic_error("fetch_all lost a page");
@@ -427,6 +467,7 @@ int main() {
         auto done = co_await within(100ms);
         if (done.size() != 2 || done[0] != 1 || done[1] != 2)
           throw std::logic_error("within: the scope did not wait, or did not abort");
+        co_await look_inside();
         // The server loop, for a moment: one client echoes, then the loop is cancelled.
         tcp::acceptor acceptor(co_await net::this_coro::executor,
                                {net::ip::make_address("127.0.0.1"), 0});
