@@ -15,8 +15,11 @@
 //   - --max-connections is enforced by the accept loop waiting, while the
 //     map is full, until the reaper has joined a session;
 //   - every session has an idle timeout (it ends with an error then);
-//   - an admin port takes line commands: "list" names the sessions, and
-//     "kick <id>" aborts one session by its key;
+//   - an admin port takes line commands: "list" names the sessions,
+//     "stats" shows what the map knows of them (one line per session, its
+//     key and task_info from snapshot(), "7: task #12 running for 1.2 s",
+//     then a last line with the map's counters from stats(), which always
+//     starts with "spawned "), and "kick <id>" aborts one session by its key;
 //   - SIGINT or SIGTERM stops accepting and shuts down gracefully with
 //     async_shutdown(grace): every session is asked to stop (total
 //     cancellation) and ends once it has echoed its current line; those
@@ -40,6 +43,7 @@
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
 #include <joinery/join_set.hpp>
+#include <joinery/task_info.hpp>
 #include <joinery/wait_if_empty.hpp>
 
 #include <boost/asio.hpp>
@@ -207,7 +211,7 @@ class server {
     }
   }
 
-  // Line commands: "list", "kick <id>".
+  // Line commands: "list", "stats", "kick <id>".
   awaitable<void> admin_session(tcp::socket socket) {
     std::string buffer;
     for (;;) {
@@ -230,6 +234,15 @@ class server {
         out << ' ' << id;
       return out.str();
     }
+    if (line == "stats") {
+      // The reply spans several lines; its last, the counters, always starts
+      // with "spawned ", which is how a client knows it has read it all.
+      std::ostringstream out;
+      for (const auto& [id, info] : sessions_.snapshot())
+        out << id << ": " << info << '\n';
+      out << sessions_.stats();
+      return out.str();
+    }
     if (line.starts_with("kick ")) {
       connection_id id = 0;
       auto digits = line.substr(5);
@@ -238,7 +251,7 @@ class server {
       return sessions_.abort(id) ? "kicked " + std::to_string(id)
                                  : "no session " + std::to_string(id);
     }
-    return "error: commands are 'list' and 'kick <id>'";
+    return "error: commands are 'list', 'stats' and 'kick <id>'";
   }
 
   options opt_;

@@ -2,8 +2,9 @@
 # Integration test of the echo_server example: runs the real binary and talks
 # to it over real sockets (bash's /dev/tcp): an echo, --max-connections 1
 # holding a second client back until the first is kicked through the admin
-# port, the kicked client seeing its connection closed, and SIGINT ending the
-# server with exit status 0 after its shutdown.
+# port, the kicked client seeing its connection closed, the admin port's
+# "stats" (each session's task_info, then the map's counters) before and after
+# the kick, and SIGINT ending the server with exit status 0 after its shutdown.
 # usage: echo_server_test.sh <path to echo_server>
 set -uo pipefail
 
@@ -45,6 +46,27 @@ exec 5<>"/dev/tcp/127.0.0.1/$admin" || fail "cannot connect to the admin port"
 echo "list" >&5
 read -r -t 5 reply <&5 || fail "no reply to list"
 [ "$reply" = "sessions: 1" ] || fail "list said '$reply'"
+
+# stats: one line per session (its key, then its task_info: id, state, age),
+# then the counters, whose line starts with "spawned ".
+session_line='^([0-9]+): task #[0-9]+ running for [0-9][0-9.]* (us|ms|s|min [0-9]+ s)$'
+stats() {
+  echo "stats" >&5
+  stats_sessions=
+  for _ in $(seq 10); do
+    read -r -t 5 reply <&5 || fail "stats: no counters line (sessions so far:$stats_sessions)"
+    case $reply in
+      "spawned "*) stats_counters=$reply; return ;;
+    esac
+    [[ $reply =~ $session_line ]] || fail "stats: unexpected session line '$reply'"
+    stats_sessions="$stats_sessions ${BASH_REMATCH[1]}"
+  done
+  fail "stats: more lines than sessions"
+}
+stats
+[ "$stats_sessions" = " 1" ] || fail "stats listed sessions '$stats_sessions', expected 1"
+[ "$stats_counters" = "spawned 1, succeeded 0, failed 0, cancelled 0, timed out 0, detached 0, peak size 1, peak queued 0" ] ||
+  fail "stats counters before the kick: '$stats_counters'"
 echo "kick 1" >&5
 read -r -t 5 reply <&5 || fail "no reply to kick"
 [ "$reply" = "kicked 1" ] || fail "kick said '$reply'"
@@ -57,6 +79,12 @@ rc=$?
 # Room again: the second client is served, its waiting line echoed.
 read -r -t 5 line <&4 || fail "second client not served after the kick"
 [ "$line" = "second" ] || fail "second client got '$line'"
+
+# The kicked session is counted cancelled; the second one runs.
+stats
+[ "$stats_sessions" = " 2" ] || fail "stats listed sessions '$stats_sessions', expected 2"
+[ "$stats_counters" = "spawned 2, succeeded 0, failed 0, cancelled 1, timed out 0, detached 0, peak size 1, peak queued 0" ] ||
+  fail "stats counters after the kick: '$stats_counters'"
 
 echo "kick 99" >&5
 read -r -t 5 reply <&5 || fail "no reply to kick 99"

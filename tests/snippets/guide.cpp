@@ -12,8 +12,10 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace net = boost::asio;
@@ -72,6 +74,34 @@ net::awaitable<void> spawning() {
 // clang-format on
 
 // clang-format off
+// [scope]
+net::awaitable<std::size_t> count_words(const std::string& text);  // reads `text` across co_awaits
+
+// One task per page, each reading its page by reference: `pages` is this
+// coroutine's own (a parameter lives in its frame), and the scope completes
+// only after every task has ended, whatever happens in between.
+net::awaitable<std::size_t> total_words(std::vector<std::string> pages) {
+  co_return co_await joinery::scope<std::size_t>(
+      [&](joinery::join_set<std::size_t>& group) -> net::awaitable<std::size_t> {
+        for (auto& page : pages) group.spawn(count_words(page));
+        std::size_t total = 0;
+        while (auto next = co_await group.async_join_next()) total += next->value();
+        co_return total;
+      });
+}
+// [scope]
+
+net::awaitable<std::size_t> count_words(const std::string& text) {
+  co_await net::post(co_await net::this_coro::executor, net::use_awaitable);  // suspends once
+  std::istringstream in(text);
+  std::size_t n = 0;
+  for (std::string word; in >> word;)
+    ++n;
+  co_return n;
+}
+// clang-format on
+
+// clang-format off
 // [drain]
 net::awaitable<std::size_t> drain(joinery::join_set<std::size_t>& set) {
   std::size_t total = 0;
@@ -81,6 +111,16 @@ net::awaitable<std::size_t> drain(joinery::join_set<std::size_t>& set) {
     if (!next) co_return total;                  // the set is empty
     total += next->value();
   }
+}
+
+// Many small tasks, all done at about the same time: the body drains them.
+net::awaitable<std::size_t> total_size(const std::vector<std::string>& chunks) {
+  co_return co_await joinery::scope<std::size_t>(
+      [&](joinery::join_set<std::size_t>& set) -> net::awaitable<std::size_t> {
+        for (auto& chunk : chunks)
+          set.spawn([&chunk]() -> net::awaitable<std::size_t> { co_return parse(chunk); });
+        co_return co_await drain(set);
+      });
 }
 // [drain]
 // clang-format on
@@ -176,6 +216,87 @@ net::awaitable<void> cancellation() {
 // [cancellation]
 // clang-format on
 
+net::awaitable<int> broken_job(int id) {
+  co_await slow_job(id);
+  throw std::runtime_error("disk full");
+}
+
+// clang-format off
+// [join-all-fail-fast]
+net::awaitable<void> all_or_nothing() {
+  joinery::join_map<std::string, int> jobs(co_await net::this_coro::executor);
+  jobs.spawn("quick", slow_job(1));     // done at 10 ms
+  jobs.spawn("broken", broken_job(2));  // throws at 20 ms...
+  jobs.spawn("slow", slow_job(50));     // ...so this one is aborted then
+
+  auto [ec, outcomes] =
+      co_await jobs.async_join_all(joinery::fail_fast, net::as_tuple(net::deferred));
+  if (ec == joinery::error::task_failed)  // the others were aborted and joined: the map is empty
+    for (auto& [name, result] : outcomes)
+      std::cout << name << ": " << (result ? "done" : result.error().message()) << "\n";
+}
+// [join-all-fail-fast]
+
+// [scope-fail-fast]
+// Every page or none: the first fetch to fail (it throws, or runs past
+// `budget`) aborts the other fetches and the body, and once they have all
+// ended the scope throws that fetch's exception (task_timed_out for a timeout).
+net::awaitable<std::vector<std::string>> fetch_all(const std::vector<std::string>& urls,
+                                                   std::chrono::milliseconds budget) {
+  using pages_by_index = joinery::join_map<std::size_t, std::string>;
+  co_return co_await joinery::keyed_scope<std::size_t, std::string>(
+      joinery::fail_fast, [&](pages_by_index& group) -> net::awaitable<std::vector<std::string>> {
+        for (std::size_t i = 0; i < urls.size(); ++i)
+          group.spawn_with_timeout(i, budget, fetch(urls[i]));
+        std::vector<std::string> pages(urls.size());
+        while (auto next = co_await group.async_join_next())
+          pages[next->first] = next->second.value();
+        co_return pages;
+      });
+}
+// [scope-fail-fast]
+
+// [scope-cancel]
+// The scope raced against a timer: when the timer wins, `||` cancels the
+// scope, which aborts its body and its tasks; it completes (and `||` returns)
+// only once they have all ended, so the tasks may write to `done`.
+net::awaitable<std::vector<int>> within(std::chrono::milliseconds limit) {
+  std::vector<int> done;
+  net::steady_timer timer(co_await net::this_coro::executor, limit);
+  co_await (joinery::scope<int>([&](joinery::join_set<int>& group) -> net::awaitable<void> {
+              for (int id : {1, 2, 30})  // 10, 20 and 300 ms
+                group.spawn([&done, id]() -> net::awaitable<int> {
+                  done.push_back(co_await slow_job(id));
+                  co_return id;
+                });
+              while (auto next = co_await group.async_join_next()) next->value();
+            }) ||
+            timer.async_wait(net::use_awaitable));
+  co_return done;  // {1, 2} with a 100 ms limit
+}
+// [scope-cancel]
+
+// [look-inside]
+net::awaitable<void> look_inside() {
+  joinery::join_map<std::string, int> jobs(co_await net::this_coro::executor);
+  jobs.set_concurrency_limit(2);
+  jobs.spawn("index", slow_job(3));
+  jobs.spawn_with_timeout("report", 1s, slow_job(5));
+  jobs.spawn("backup", slow_job(1));  // two are running: queued
+  jobs.abort("index");                // before its first step: its body never runs
+
+  // One task, by its key (nullopt for a key not in the map)...
+  if (auto backup = jobs.info("backup"); backup && backup->state == joinery::task_state::queued)
+    std::cout << "backup waits for a slot\n";
+  // ...or every task with its key, in spawn order: a copy, printable.
+  for (auto& [name, info] : jobs.snapshot()) std::cout << name << ": " << info << "\n";
+
+  co_await jobs.async_join_all();
+  std::cout << jobs.stats() << "\n";  // counted since the map was constructed
+}
+// [look-inside]
+// clang-format on
+
 // batch_job, the graceful section's job, is in batch_job.hpp: a test runs it too.
 using joinery::guide::batch_job;
 
@@ -202,14 +323,18 @@ net::awaitable<void> graceful() {
 // clang-format off
 // [limit]
 // A crawler that fetches at most 8 pages at once: the map queues the rest
-// and starts them, in spawn order, as fetches finish.
+// and starts them, in spawn order, as fetches finish. A failed fetch makes
+// value() throw in the body: the scope aborts the other fetches (the queued
+// ones never start) and rethrows once they have all ended.
 net::awaitable<void> crawl(std::vector<std::string> urls) {
-  joinery::join_map<std::string, std::string> pages(co_await net::this_coro::executor);
-  pages.set_concurrency_limit(8);
-  for (auto& url : urls) pages.spawn(url, fetch(url));  // never waits
-  std::cout << pages.queued_count() << " fetches queued\n";
-  while (auto page = co_await pages.async_join_next())
-    std::cout << page->first << ": " << page->second.value().size() << " bytes\n";
+  using page_map = joinery::join_map<std::string, std::string>;
+  co_await joinery::keyed_scope<std::string, std::string>([&](page_map& pages) -> net::awaitable<void> {
+    pages.set_concurrency_limit(8);
+    for (auto& url : urls) pages.spawn(url, fetch(url));  // never waits
+    std::cout << pages.queued_count() << " fetches queued\n";
+    while (auto page = co_await pages.async_join_next())
+      std::cout << page->first << ": " << page->second.value().size() << " bytes\n";
+  });
 }
 
 // A producer that waits for a slot instead of queueing: async_spawn
@@ -315,11 +440,34 @@ int main() {
         co_await captures();
         if (co_await page(true, "old") != "<html>https://example.org/</html>")
           throw std::logic_error("page kept the cached copy");
-        joinery::join_set<std::size_t> sizes(co_await net::this_coro::executor);
+        std::vector<std::string> chunks;
         for (std::size_t i = 1; i <= 100; ++i)
-          sizes.spawn([i]() -> net::awaitable<std::size_t> { co_return i; });
-        if (co_await drain(sizes) != 5050)
+          chunks.emplace_back(i, 'x');
+        if (co_await total_size(chunks) != 5050)
           throw std::logic_error("drain lost a result");
+        std::vector<std::string> texts;  // 2 + 1 + 3 words
+        texts.emplace_back("one two");
+        texts.emplace_back("three");
+        texts.emplace_back("four five six");
+        if (co_await total_words(texts) != 6)
+          throw std::logic_error("total_words miscounted");
+        co_await all_or_nothing();
+        auto pages = co_await fetch_all(letter_urls("ab"), 1s);
+        if (pages.size() != 2 || pages[1] != "<html>b</html>")
+          throw std::logic_error("fetch_all lost a page");
+        try {
+          // "a" takes 1 ms, the long url 200 ms: past its 50 ms budget.
+          auto urls = letter_urls("a");
+          urls.emplace_back(200, 'x');
+          co_await fetch_all(urls, 50ms);
+          throw std::logic_error("fetch_all did not fail");
+        } catch (const joinery::task_timed_out& e) {
+          std::cout << "fetch_all: " << e.what() << "\n";
+        }
+        auto done = co_await within(100ms);
+        if (done.size() != 2 || done[0] != 1 || done[1] != 2)
+          throw std::logic_error("within: the scope did not wait, or did not abort");
+        co_await look_inside();
         // The server loop, for a moment: one client echoes, then the loop is cancelled.
         tcp::acceptor acceptor(co_await net::this_coro::executor,
                                {net::ip::make_address("127.0.0.1"), 0});
