@@ -134,6 +134,47 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "is_finished(key): a queued task is not finished, also under the key of a finished one, "
+    "until it has run and ended (AC-51)",
+    "[scheduling]") {
+  net::io_context ioc;
+  sched_map map(ioc);
+  std::vector<int> log;
+  gate g(ioc.get_executor());
+  map.set_concurrency_limit(2);
+  map.spawn(0, started_then_wait(log, 0, g));  // holds a slot until the gate opens
+  map.spawn(1, logged_value(log, 1));
+  pump(ioc);
+  REQUIRE(map.is_finished(1));   // finished and unjoined: its slot is free again
+  map.set_concurrency_limit(1);  // task 0 holds the only slot now
+  auto replacing = map.spawn(1, logged_value(log, 11));  // replaces finished 1, queued
+  auto fresh = map.spawn(2, logged_value(log, 2));       // queued behind it
+  REQUIRE(map.queued_count() == 2);
+  CHECK_FALSE(map.is_finished(1));
+  CHECK_FALSE(map.is_finished(2));
+  CHECK_FALSE(replacing.is_finished());
+  CHECK_FALSE(fresh.is_finished());
+  CHECK(map.ready_count() == 0);
+  pump(ioc);  // no slot frees: both stay queued, unstarted
+  CHECK(map.queued_count() == 2);
+  CHECK_FALSE(map.is_finished(0));  // running
+  CHECK_FALSE(map.is_finished(1));
+  CHECK_FALSE(map.is_finished(2));
+  CHECK(log == std::vector<int>{0, 1});
+  g.open();
+  pump(ioc);
+  CHECK(log == std::vector<int>{0, 1, 11, 2});
+  CHECK(map.is_finished(0));
+  CHECK(map.is_finished(1));
+  CHECK(map.is_finished(2));
+  CHECK(map.ready_count() == 3);
+  auto out = drain_now(map);
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].first == 1);
+  CHECK(out[1].second.value() == 11);
+}
+
+TEST_CASE(
     "concurrency limit: aborting a queued task reports it cancelled at once and it never runs "
     "(AC-51)",
     "[scheduling]") {
@@ -740,6 +781,50 @@ TEST_CASE(
   });
   CHECK(values == n / 2);
   CHECK(timed_out == n / 2);
+}
+
+TEST_CASE(
+    "spawn_with_timeout: when the task with the earliest deadline leaves early, the timer is "
+    "re-armed and the next task times out at its own deadline (AC-53)",
+    "[scheduling]") {
+  // A leaves long before its deadline (finishing, or aborted); the group's
+  // timer, armed for A, fires at A's deadline, finds nothing due and must
+  // re-arm for B. B must then time out, and not before its own deadline.
+  // Margins: A's 100 ms is far beyond the microseconds until the first
+  // pump; should the machine stall past it anyway, A times out instead and
+  // every check below still holds. The run is bounded: a timer left
+  // disarmed fails the test 10 s after B's deadline instead of hanging it.
+  for (const bool aborted : {false, true}) {
+    CAPTURE(aborted);
+    net::io_context ioc;
+    sched_map map(ioc);
+    const auto start = std::chrono::steady_clock::now();
+    auto a = aborted ? map.spawn_with_timeout(1, 100ms, never())
+                     : map.spawn_with_timeout(1, 100ms, value_now(1));
+    auto b = map.spawn_with_timeout(2, 300ms, never());
+    if (aborted)
+      map.abort(1);
+    pump(ioc);
+    CHECK(a.is_finished());
+    const auto limit = start + 300ms + 10s;
+    while (!b.is_finished() && std::chrono::steady_clock::now() < limit)
+      ioc.run_one_until(limit);
+    const auto b_seen = std::chrono::steady_clock::now();
+    INFO("B unfinished 10 s after its deadline: the timer was not re-armed after A left");
+    REQUIRE(b.is_finished());
+    CHECK(b_seen - start >= 300ms);  // not at A's deadline: at its own
+    auto out = drain_now(map);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].first == 1);
+    if (aborted)
+      CHECK(out[0].second.error().is_cancelled());
+    else
+      CHECK((out[0].second.has_value() || out[0].second.error().is_timed_out()));
+    CHECK(out[1].first == 2);
+    REQUIRE_FALSE(out[1].second.has_value());
+    CHECK(out[1].second.error().is_timed_out());
+    CHECK(out[1].second.error().id() == b.id());
+  }
 }
 
 TEST_CASE(

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the fuzzer's seed corpus: one hand-written input per ordering-sensitive
-AC item of docs/spec.md (AC-12..15, 19..21, 26..30, 34..38). The inputs encode
-operations as join_map_fuzz.cpp decodes them; rerun this after changing either.
+AC item of docs/spec.md (AC-12..15, 19..21, 26..30, 34..38), then seeds for the
+extended and the shutdown alphabets. The inputs encode operations as
+join_map_fuzz.cpp decodes them; rerun this after changing either. Also writes
+findings/: inputs that diverge only with JOINERY_FUZZ_FINDINGS=1 set (see
+guard_findings() in join_map_fuzz.cpp), kept out of the replayed corpus.
 Not part of the build: the generated files are committed."""
 import os
 
@@ -9,11 +12,33 @@ SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, 
 # The extended alphabet (first byte 2 or 3).
 KEY_JOIN, CANCEL_KEY, DETACH_KEY, JOIN_WAIT, QUERIES, TRY2, REQUEST, REQUEST_MANY = range(16, 24)
 LIMIT, TRY_SPAWN, DUE_SPAWN, LATE_SPAWN, ASYNC_SPAWN, CANCEL_SPAWN, QUEUED, QUIESCE2 = range(24, 32)
+# The shutdown alphabet (first byte 6 or 7).
+SHUTDOWN, CANCEL_SHUTDOWN, PASS_GRACE, HANDLE_ABORT = range(32, 36)
+G_NONE, G_ZERO, G_NEGATIVE, G_SHORT, G_FAR = range(5)  # SHUTDOWN's byte: async_shutdown(), grace 0, -5 ms, 2 ms, 1 h
+TERMINAL, PARTIAL, TOTAL = range(3)  # CANCEL_SHUTDOWN's and HANDLE_ABORT's type byte
 VALUE, THROW, NEVER = range(3)
 
 
+# NOTE: spawn(), task() and respawn() write `steps | (yields << 3)`, which the
+# decoder reads as `b % 5` steps: with yields, the step count differs from
+# `steps` (spawn(6, 1, 1) is four steps: a yield, then three gates). Kept as
+# they are, so that the seeds written with them stay the committed bytes;
+# new seeds use script_byte().
 def spawn(key, steps=0, yields=0, end=VALUE, value=7):
     return [SPAWN, key, steps | (yields << 3), end, value]
+
+
+def script_byte(steps, yields=0, graceful=False):
+    """The script byte the decoder reads as `steps` suspensions (b % 5), with the
+    yield bits `yields` ((b >> 3) & 15) and, in the shutdown alphabet, graceful
+    (bit 7)."""
+    base = (yields << 3) | (0x80 if graceful else 0)
+    return next(b for b in range(base, base + 8) if b % 5 == steps)
+
+
+def sp(key, steps=0, yields=0, end=VALUE, value=7, graceful=False):
+    """A spawn, encoded exactly (see script_byte)."""
+    return [SPAWN, key, script_byte(steps, yields, graceful), end, value]
 
 
 def task(key, steps=0, yields=0, end=VALUE, value=7):
@@ -99,7 +124,63 @@ extended = {
     "io_death_with_queue": [LIMIT, 2] + spawn(1, 0, 0, NEVER) + spawn(2, 1) + spawn(3) + spawn(4, 1) + [LATE_SPAWN] + task(5) + [STEP, 2],
 }
 
-here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+# Seeds of the shutdown alphabet. Tasks are numbered in spawn order (the
+# index OPEN and HANDLE_ABORT take). Detached tasks run on: their gates
+# still open, they reach their end, destroying the map does not cancel them,
+# their own abort_handle still does. async_shutdown: at once; with a grace
+# period of zero or less; with one of an hour (started tasks are asked, the
+# graceful ones stop, the others run on; tasks not started are aborted at
+# once); with one of 2 ms, let pass (the others are aborted then);
+# cancelled (what was only asked runs on); beside another join
+# (already_started); with the map destroyed or moved under it.
+shutdown = {
+    "detach_runs_on": sp(1, 1) + [QUIESCE, DETACH_KEY, 1, QUIESCE, QUERIES, 1, OPEN, 0, QUIESCE, TRY],
+    "detach_survives_destruction": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 2, 1) + [QUIESCE, DETACH_KEY, 1, DETACH_KEY, 2, DETACH_KEY, 3, RECREATE, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE, TRY],
+    "detach_all_runs_on": sp(1, 1) + sp(2, 1, 0, THROW) + sp(3, 0, 0, NEVER) + sp(4, 1, graceful=True) + [STEP, 1, DETACH, RECREATE, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 2, TOTAL, QUIESCE, HANDLE_ABORT, 2, TERMINAL, QUIESCE],
+    "detach_before_start": sp(1, 0) + sp(2, 1) + [DETACH_KEY, 1, DETACH_KEY, 2, QUIESCE, OPEN, 1, QUIESCE, TRY],
+    "detach_queued_runs_on": [LIMIT, 1] + sp(1, 1) + sp(2, 1) + sp(3, 0, 0, NEVER) + [QUIESCE, DETACH_KEY, 2, DETACH_KEY, 3, QUIESCE, RECREATE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 2, TERMINAL, QUIESCE],
+    "detach_with_key_join": sp(1, 1) + [QUIESCE, KEY_JOIN, 1, DETACH_KEY, 1, QUIESCE, OPEN_ALL, QUIESCE],
+    "detached_graceful_not_asked": sp(1, 1, graceful=True) + sp(2, 1, graceful=True) + [QUIESCE, DETACH_KEY, 1, SHUTDOWN, G_FAR, QUIESCE, OPEN_ALL, QUIESCE],
+    "graceful_requests": sp(1, 1, 0, THROW, graceful=True) + sp(2, 0, 0, NEVER, graceful=True) + sp(3, 2, 1, graceful=True) + sp(4, 0, 0, NEVER) + [QUIESCE, REQUEST, 1, 0, REQUEST, 2, 1, QUIESCE, TRY, TRY, REQUEST_MANY, 0, 0, QUIESCE, TRY, QUERIES, 4, ABORT, 4, QUIESCE, TRY],
+    "graceful_request_before_start": sp(1, 1, graceful=True) + [REQUEST, 1, 0, QUIESCE, QUERIES, 1, HANDLE_ABORT, 0, PARTIAL, QUIESCE, TRY],
+    "graceful_abort": sp(1, 1, graceful=True) + sp(2, 0, 0, NEVER, graceful=True) + [QUIESCE, ABORT, 1, HANDLE_ABORT, 1, TERMINAL, QUIESCE, TRY, TRY],
+    "handle_abort_replaced": sp(1, 1) + sp(1, 1) + [QUIESCE, HANDLE_ABORT, 0, TERMINAL, HANDLE_ABORT, 1, TOTAL, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "shutdown_at_once": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 0) + sp(4, 1, graceful=True) + [STEP, 2, SHUTDOWN, G_NONE, QUIESCE, TRY, QUERIES, 1],
+    "shutdown_grace_zero": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 0) + sp(4, 1, graceful=True) + [STEP, 2, SHUTDOWN, G_ZERO, QUIESCE, TRY],
+    "shutdown_grace_negative": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 1, 1) + [QUIESCE, SHUTDOWN, G_NEGATIVE, QUIESCE, TRY],
+    "shutdown_far_asks_then_cancel": sp(1, 1, graceful=True) + sp(2, 0, 0, NEVER, graceful=True) + sp(3, 0, 0, NEVER) + sp(4, 1) + sp(5, 1, 0, THROW, graceful=True) + [QUIESCE, SHUTDOWN, G_FAR, QUIESCE, QUERIES, 3, OPEN, 3, QUIESCE, CANCEL_SHUTDOWN, TERMINAL, QUIESCE, TRY, QUERIES, 3, ABORT, 3, QUIESCE, TRY],
+    "shutdown_far_not_started": sp(1, 1) + sp(2, 1, graceful=True) + [STEP, 0, SHUTDOWN, G_FAR, QUIESCE, OPEN, 0, QUIESCE, TRY],
+    "shutdown_short_passes": sp(1, 0, 0, NEVER) + sp(2, 1) + sp(3, 1, graceful=True) + sp(4, 0) + [QUIESCE, SHUTDOWN, G_SHORT, QUIESCE, PASS_GRACE, QUIESCE, TRY],
+    "shutdown_short_with_queue_passes": [LIMIT, 2] + sp(1, 0, 0, NEVER) + sp(2, 1, graceful=True) + sp(3) + sp(4, 1) + [QUIESCE, QUEUED, SHUTDOWN, G_SHORT, QUIESCE, PASS_GRACE, TRY, QUEUED],
+    "detach_before_short_grace": sp(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER) + [QUIESCE, DETACH_KEY, 2, SHUTDOWN, G_SHORT, PASS_GRACE, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
+    "shutdown_short_cancelled": sp(1, 0, 0, NEVER) + sp(2, 1) + [QUIESCE, SHUTDOWN, G_SHORT, CANCEL_SHUTDOWN, PARTIAL, QUIESCE, PASS_GRACE, QUIESCE, OPEN_ALL, QUIESCE, TRY, ABORT_ALL, QUIESCE, TRY],
+    "shutdown_far_destroyed": sp(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER, graceful=True) + sp(3, 1) + [QUIESCE, SHUTDOWN, G_FAR, RECREATE, QUIESCE] + sp(1) + [QUIESCE, TRY],
+    "shutdown_short_destroyed": sp(1, 0, 0, NEVER) + sp(2, 1) + [QUIESCE, SHUTDOWN, G_SHORT, RECREATE, PASS_GRACE] + sp(2) + [QUIESCE, TRY],
+    "shutdown_at_once_destroyed": sp(1, 0, 0, NEVER) + sp(2, 1) + [STEP, 0, SHUTDOWN, G_NONE, RECREATE, QUIESCE, TRY],
+    "shutdown_beside_join": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN, SHUTDOWN, G_NONE, QUIESCE, TRY, TRY],
+    "shutdown_far_beside_join": sp(1, 1, graceful=True) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN_WAIT, SHUTDOWN, G_FAR, QUIESCE, CANCEL, 0, QUIESCE, TRY, ABORT_ALL, QUIESCE, TRY],
+    "shutdown_twice": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_FAR, SHUTDOWN, G_ZERO, QUIESCE],
+    "shutdown_then_spawn": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR] + sp(2, 1, graceful=True) + [QUIESCE, OPEN_ALL, QUIESCE],
+    "shutdown_with_queue": [LIMIT, 1] + sp(1, 0, 0, NEVER, graceful=True) + sp(2) + sp(3) + [QUIESCE, QUEUED, SHUTDOWN, G_FAR, QUEUED, QUIESCE],
+    "shutdown_try_join_first": sp(1) + sp(2, 1) + [QUIESCE, SHUTDOWN, G_FAR, TRY, OPEN_ALL, QUIESCE],
+    "shutdown_empty": [SHUTDOWN, G_SHORT, QUIESCE, SHUTDOWN, G_NONE, QUIESCE, PASS_GRACE],
+    "shutdown_moved": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR, MOVE, OPEN_ALL, QUIESCE],
+    "shutdown_refuses_joins": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR, JOIN, JOIN_WAIT, KEY_JOIN, 1, OPEN_ALL, QUIESCE],
+    "shutdown_detach_all": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_FAR, DETACH, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
+}
+
+# Contract violations the harness steers clear of by default (guard_findings()
+# in join_map_fuzz.cpp); each diverges with JOINERY_FUZZ_FINDINGS=1 set.
+findings = {
+    # async_shutdown() completes with success while the map still holds a task
+    # a keyed join waits for (aborted, not yet ended).
+    "shutdown_beside_keyed_join": sp(1, 0, 0, NEVER) + [QUIESCE, KEY_JOIN, 1, SHUTDOWN, G_NONE, QUIESCE],
+    # A task detached during async_shutdown(grace) is aborted when the grace ends.
+    "detach_during_grace": sp(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_SHORT, DETACH_KEY, 2, PASS_GRACE, QUIESCE],
+}
+
+fuzz_dir = os.path.dirname(os.path.abspath(__file__))
+here = os.path.join(fuzz_dir, "corpus")
 os.makedirs(here, exist_ok=True)
 for name, ops in seeds.items():
     for variant, suffix in ((0, "u8"), (1, "str")):
@@ -109,4 +190,14 @@ for name, ops in extended.items():
     for variant, suffix in ((2, "u8"), (3, "str")):
         with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
             f.write(bytes([variant] + ops))
-print(f"wrote {2 * (len(seeds) + len(extended))} seeds to {here}")
+for name, ops in shutdown.items():
+    for variant, suffix in ((6, "u8"), (7, "str")):
+        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+            f.write(bytes([variant] + ops))
+print(f"wrote {2 * (len(seeds) + len(extended) + len(shutdown))} seeds to {here}")
+found = os.path.join(fuzz_dir, "findings")
+os.makedirs(found, exist_ok=True)
+for name, ops in findings.items():
+    with open(os.path.join(found, name), "wb") as f:
+        f.write(bytes([6] + ops))
+print(f"wrote {len(findings)} findings to {found}")
