@@ -420,3 +420,82 @@ TEST_CASE(
   });
   CHECK(lost == 0);
 }
+
+TEST_CASE(
+    "async_shutdown beside a pending async_join completes only once the map is empty (the keyed "
+    "join's task included)",
+    "[join_map][shutdown][keyed]") {
+  net::io_context ioc;
+  int_map map(ioc);
+  gate g(ioc.get_executor());
+  map.spawn(1, [g]() -> awaitable<int> {
+    try {
+      co_await never();
+    } catch (...) {
+    }
+    // Aborted: it still takes until the gate opens to end.
+    co_await net::this_coro::throw_if_cancelled(false);
+    co_await g.wait();
+    co_return 1;
+  });
+  pump(ioc);
+  int key_calls = 0;
+  map.async_join(
+      1, [&](joinery::error_code, std::optional<joinery::join_result<int>>) { ++key_calls; });
+  shutdown_recorder shutdown;
+  map.async_shutdown(shutdown.handler());
+  pump(ioc);
+  CHECK(shutdown.calls == 0);  // the task under the keyed join has not ended
+  CHECK(map.size() == 1);
+  g.open();
+  pump(ioc);
+  CHECK(key_calls == 1);  // the keyed join took it
+  CHECK(shutdown.calls == 1);
+  CHECK_FALSE(shutdown.ec);
+  CHECK(map.empty());
+}
+
+TEST_CASE(
+    "async_shutdown(grace): a task detached during the grace period is not aborted at its end",
+    "[join_map][shutdown][graceful]") {
+  net::io_context ioc;
+  int_map map(ioc);
+  auto kept = map.spawn(1, never());
+  auto detached = map.spawn(2, never());
+  pump(ioc);
+  shutdown_recorder shutdown;
+  map.async_shutdown(5ms, shutdown.handler());
+  CHECK(map.detach(2));
+  co_run(ioc, [&]() -> awaitable<void> {
+    while (shutdown.calls == 0)
+      co_await sleep_for(1ms);
+  });
+  CHECK_FALSE(shutdown.ec);
+  CHECK(kept.is_finished());            // aborted when the grace ended
+  CHECK_FALSE(detached.is_finished());  // detached: runs on
+  detached.abort();
+  pump(ioc);
+  CHECK(detached.is_finished());
+}
+
+TEST_CASE("async_shutdown refused with already_started aborts and asks nothing",
+          "[join_map][shutdown]") {
+  net::io_context ioc;
+  int_map map(ioc);
+  auto h = map.spawn(1, graceful(7));
+  pump(ioc);
+  int join_calls = 0;
+  map.async_join_next([&](joinery::error_code, next_t) { ++join_calls; });
+  shutdown_recorder refused;
+  map.async_shutdown(refused.handler());
+  shutdown_recorder refused_graceful;
+  map.async_shutdown(1h, refused_graceful.handler());
+  pump(ioc);
+  CHECK(refused.ec == net::error::already_started);
+  CHECK(refused_graceful.ec == net::error::already_started);
+  CHECK_FALSE(h.is_finished());  // neither aborted nor asked: still waiting
+  CHECK(join_calls == 0);
+  map.abort_all();
+  pump(ioc);
+  CHECK(join_calls == 1);
+}

@@ -15,9 +15,8 @@
 // With Boost, join_result<V> is boost::system::result<V, join_error> (value()
 // throws through the ADL hook throw_exception_from_error below). With
 // JOINERY_STANDALONE_ASIO, no Boost header is included and join_result<V>
-// is joinery's own class template with the same members and behaviour
-// (join_result.hpp's basic_join_result): code written against these docs
-// compiles in both modes.
+// is joinery's own class template (below) with the same members and
+// behaviour: code written against these docs compiles in both modes.
 
 #include <joinery/detail/config.hpp>
 #include <joinery/task_id.hpp>

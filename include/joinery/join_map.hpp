@@ -509,6 +509,8 @@ class join_map
   //   - (already_started, {})           another join is pending.
   // Per-Operation Cancellation: terminal, partial and total; the outcomes
   // collected so far are delivered, no other is consumed.
+  // A task that a pending async_join waits for is delivered to that join,
+  // and async_join_all completes once it has: the map is empty then.
 
   // async_join_all(joinery::fail_fast, token):
   // As async_join_all, but failing fast, as tokio's join_all, Go's errgroup
@@ -881,7 +883,8 @@ class join_map
   // abort_handle; otherwise as spawn. One timer, on get_executor(), serves
   // all of the map's deadlines, and lets the context's run() return once no
   // task with a deadline is left; it goes with its execution context (the
-  // map may outlive it: no deadline fires after that).
+  // map may outlive it: no deadline fires after that). detach(key) drops a
+  // task's deadline with the task: it is not the map's to time out any more.
   template <class Rep, class Period, class TaskOrFactory>
     requires detail::task_like<TaskOrFactory>
   abort_handle spawn_with_timeout(K key, std::chrono::duration<Rep, Period> timeout,
@@ -917,9 +920,12 @@ class join_map
   //   - success                the map is empty;
   //   - operation_aborted      the wait was cancelled, or the map destroyed
   //                            (the remaining, aborted tasks stay in the map);
-  //   - already_started        another join is pending.
+  //   - already_started        another join is pending (then nothing was
+  //                            aborted).
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting; the aborts already issued stand.
+  // A task that a pending async_join waits for is delivered to that join;
+  // async_shutdown completes once it has ended and been taken.
 
   // async_shutdown(grace, token):
   // A graceful shutdown: asks every task to stop with `total` cancellation
@@ -930,7 +936,8 @@ class join_map
   // async_shutdown(). Tasks that have not started yet are aborted at once
   // (they never run: there is nothing for them to finish). A `grace` of zero
   // or less aborts everything at once, like async_shutdown(). Tasks spawned
-  // after this call are joined but neither asked nor aborted.
+  // after this call are joined but neither asked nor aborted; a task
+  // detached during the grace period is not aborted at its end.
   //
   // Always returns immediately; the handler is called exactly once, never
   // from inside this function. Token, executor, allocator and lifetimes as

@@ -589,7 +589,7 @@ class join_set
   //   void(error_code ec)
   // Returns: success when the set is empty; operation_aborted when the wait
   // was cancelled or the set destroyed (the remaining, aborted tasks stay);
-  // already_started when another join is pending.
+  // already_started when another join is pending (then nothing was aborted).
   // Per-Operation Cancellation: terminal, partial and total stop the
   // waiting; the aborts already issued stand.
 

@@ -60,9 +60,8 @@
 // clock is short of the few milliseconds is a divergence. Once the clock
 // passes that point the timer may fire at any handler: from then on the
 // model accepts both outcomes for the tasks it would abort, until op 34
-// lets the period pass and every one of them must have ended. Two
-// combinations where the library breaks its documented contract are
-// steered around until fixed (guard_findings(); tests/fuzz/findings/).
+// lets the period pass and every one of them must have ended. A shutdown
+// refused because another join is pending aborts and asks nothing.
 // At the end the io_context is destroyed with tasks still suspended: each
 // must then be reported cancelled (AC-30), and every task frame, key and
 // value object must be gone (counted objects).
@@ -435,8 +434,6 @@ class harness {
         map_->abort_all();
         break;
       case 4:
-        if (guard_findings() && short_grace_live())
-          break;  // finding 2: see guard_findings()
         while (!key_joins_.empty())
           retire_key_join(key_joins_.begin()->first);  // their tasks left the map
         for (auto& [raw, gen] : live_)
@@ -526,8 +523,6 @@ class harness {
       // --- The extended alphabet. ---------------------------------------------
       case 16: {
         Raw raw = make_raw(in_.byte());
-        if (guard_findings() && shut_.pending)
-          break;  // finding 1: see guard_findings()
         start_key_join(raw);
         break;
       }
@@ -536,8 +531,6 @@ class harness {
         break;
       case 18: {
         Raw raw = make_raw(in_.byte());
-        if (guard_findings() && short_grace_live())
-          break;  // finding 2: see guard_findings()
         const bool expect = live_.count(raw) != 0;
         if (expect) {
           note_detached(live_[raw]);
@@ -831,31 +824,24 @@ class harness {
 
   // --- The model of async_shutdown. -------------------------------------------
 
-  // Two contract violations found while writing this model (docs: join_map's
-  // async_shutdown and detach); the harness steers clear of them unless
-  // JOINERY_FUZZ_FINDINGS is set, so that the fuzzer can look for others.
-  // The inputs in tests/fuzz/findings/ reproduce them with it set.
-  //   1. A keyed join pending beside async_shutdown: the shutdown completes
-  //      with success while the map still holds the joined task (aborted,
-  //      not yet ended), though "the map is empty when it completes".
-  //   2. detach(key)/detach_all() during async_shutdown(grace): the task is
-  //      still aborted when the grace period ends, though a detached task
-  //      "runs on" (the grace period aborts the tasks it listed at the call).
-  static bool guard_findings() {
-    static const bool guard = std::getenv("JOINERY_FUZZ_FINDINGS") == nullptr;
-    return guard;
-  }
+  // Two contract violations this model found, both fixed, each with its
+  // input in the corpus (found_shutdown_beside_keyed_join,
+  // found_detach_during_grace):
+  //   1. A keyed join pending beside async_shutdown: the shutdown completed
+  //      with success while the map still held the joined task, though "the
+  //      map is empty when it completes".
+  //   2. detach(key)/detach_all() during async_shutdown(grace): the task was
+  //      still aborted when the grace period ended, though a detached task
+  //      "runs on".
 
   bool short_grace_live() const { return shut_.pending && shut_.grace.live; }
 
   // async_shutdown() or async_shutdown(grace) with a grace of zero, less
   // than zero, a few milliseconds or an hour. Beside another join it
-  // completes with already_started; it has aborted and asked the tasks
-  // first all the same (the library does; the docs do not say).
+  // completes with already_started and aborts and asks nothing.
   void start_shutdown(std::uint8_t b) {
     const auto kind = static_cast<grace_kind>(b % 5);
-    if (guard_findings() && !key_joins_.empty())
-      return;  // finding 1: see guard_findings()
+    const bool busy = join_.pending || shut_.pending;
     const bool at_once =
         kind == grace_kind::none || kind == grace_kind::zero || kind == grace_kind::negative;
     const clock::duration grace = kind == grace_kind::negative ? -std::chrono::milliseconds(5)
@@ -868,14 +854,15 @@ class harness {
     std::vector<std::uint64_t> asked;
     for (auto& [raw, gen] : live_) {
       auto& gi = gens_[gen];
-      if (at_once || !gi.tr->started) {
+      if (busy) {
+        break;  // refused: nothing is aborted or asked
+      } else if (at_once || !gi.tr->started) {
         mark_aborted(gen);
       } else if (!gi.handle.is_finished()) {
         note_request(gen);
         asked.push_back(gen);
       }
     }
-    const bool busy = join_.pending || shut_.pending;
     grace_watch watch;
     watch.live = kind == grace_kind::short_;
     watch.tasks = std::move(asked);
@@ -889,23 +876,18 @@ class harness {
       in_initiation_ = false;
     };
     if (busy) {
-      // already_started, at once but not inline; its grace period ends with it.
+      // already_started, at once but not inline; it starts no grace period.
       bool called = false;
-      busy_grace_ = std::move(watch);
       initiate([&called, this](joinery::error_code ec) {
         FUZZ_CHECK(!in_initiation_);
         FUZZ_CHECK(ec == net::error::already_started);
         called = true;
       });
-      busy_grace_.latest = clock::now() + grace;
-      if (kind == grace_kind::short_)
-        last_short_grace_end_ = busy_grace_.latest;
       FUZZ_CHECK(!called);
       io_->restart();
       while (!called && io_->poll_one() != 0)
         drain_handler_records();
       FUZZ_CHECK(called);
-      busy_grace_.live = false;
       return;
     }
     shut_.pending = true;
@@ -985,7 +967,9 @@ class harness {
       return;
     std::vector<std::pair<std::size_t, Raw>> gone;
     for (auto& [raw, gen] : live_) {
-      if (!map_->contains(key(raw))) {
+      // A task a keyed join waits for is that join's, never the shutdown's:
+      // its record says so below.
+      if (!map_->contains(key(raw)) && !reserved(raw)) {
         auto pos = std::find(finish_log_.begin(), finish_log_.end(), gen);
         gone.emplace_back(static_cast<std::size_t>(pos - finish_log_.begin()), raw);
       }
@@ -1327,7 +1311,6 @@ class harness {
   void drain_handler_records() {
     ++drains_;
     observe_grace(shut_.grace);
-    observe_grace(busy_grace_);
     check_endings();
     collect_discarded();
     for (auto& r : records_) {
@@ -1485,7 +1468,6 @@ class harness {
   std::size_t limit_ = 0;
   shutdown_record shut_;
   std::vector<joinery::error_code> shut_records_;
-  grace_watch busy_grace_;  // of a shutdown refused with already_started, until it completes
   std::size_t endings_checked_ = 0;  // finish_log_ entries check_endings() has seen
   std::size_t drains_ = 0;           // calls of drain_handler_records(): after every handler
   clock::time_point last_short_grace_end_{};  // the latest end of the last short grace period

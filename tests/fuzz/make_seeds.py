@@ -3,9 +3,8 @@
 AC item of docs/spec.md (AC-12..15, 19..21, 26..30, 34..38), then seeds for the
 extended and the shutdown alphabets. The inputs encode operations as
 join_map_fuzz.cpp decodes them; rerun this after changing either. Also writes
-findings/: inputs that diverge only with JOINERY_FUZZ_FINDINGS=1 set (see
-guard_findings() in join_map_fuzz.cpp), kept out of the replayed corpus.
-Not part of the build: the generated files are committed."""
+the inputs of two contract violations the model found (since fixed) as
+found_* files. Not part of the build: the generated files are committed."""
 import os
 
 SPAWN, ABORT, MATCH, ABORT_ALL, DETACH, OPEN, STEP, QUIESCE, TRY, JOIN, CANCEL, CONTAINS, MOVE, RECREATE, RESPAWN, OPEN_ALL = range(16)
@@ -169,13 +168,12 @@ shutdown = {
     "shutdown_detach_all": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_FAR, DETACH, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
 }
 
-# Contract violations the harness steers clear of by default (guard_findings()
-# in join_map_fuzz.cpp); each diverges with JOINERY_FUZZ_FINDINGS=1 set.
+# Contract violations this model found (fixed since): regression inputs.
 findings = {
-    # async_shutdown() completes with success while the map still holds a task
+    # async_shutdown() completed with success while the map still held a task
     # a keyed join waits for (aborted, not yet ended).
     "shutdown_beside_keyed_join": sp(1, 0, 0, NEVER) + [QUIESCE, KEY_JOIN, 1, SHUTDOWN, G_NONE, QUIESCE],
-    # A task detached during async_shutdown(grace) is aborted when the grace ends.
+    # A task detached during async_shutdown(grace) was aborted when the grace ended.
     "detach_during_grace": sp(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_SHORT, DETACH_KEY, 2, PASS_GRACE, QUIESCE],
 }
 
@@ -195,9 +193,7 @@ for name, ops in shutdown.items():
         with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
             f.write(bytes([variant] + ops))
 print(f"wrote {2 * (len(seeds) + len(extended) + len(shutdown))} seeds to {here}")
-found = os.path.join(fuzz_dir, "findings")
-os.makedirs(found, exist_ok=True)
 for name, ops in findings.items():
-    with open(os.path.join(found, name), "wb") as f:
+    with open(os.path.join(here, f"found_{name}"), "wb") as f:
         f.write(bytes([6] + ops))
-print(f"wrote {len(findings)} findings to {found}")
+print(f"wrote {len(findings)} regression inputs to {here}")

@@ -159,6 +159,17 @@ class group_core {
   // Owner's thread: what a snapshot tells of `t` (in the owner's index).
   task_info info(const task_header* t) const noexcept;
 
+  // Any thread: aborts `t` (quietly) unless it left the group meanwhile
+  // (detached or replaced: not the group's to abort any more).
+  void abort_if_in_group(task_header* t) noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (t->orphaned())
+        return;
+    }
+    t->abort_quietly();
+  }
+
   // --- The ready list (owner's thread) ---------------------------------------
 
   // Takes the oldest finished task no keyed join waits for off the ready
@@ -222,11 +233,14 @@ class group_core {
   // null for a next-join.
 
   // What a next-join considers an empty group: `size` tasks in the owner's
-  // index, and whether it waits while empty (wait_if_empty). A keyed join
-  // passes the index's size too.
+  // index; whether it waits while empty (wait_if_empty); whether it is a
+  // join of everything (async_join_all, async_shutdown), for which a group
+  // still holding tasks that keyed joins wait for is not empty: it waits
+  // until they are gone. A keyed join passes the index's size too.
   struct join_need {
     std::size_t size = 0;
     bool wait_if_empty = false;
+    bool until_empty = false;
   };
 
   // What a join's completion delivers (resolve_join).

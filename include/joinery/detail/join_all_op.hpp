@@ -78,7 +78,7 @@ struct join_all_op {
       }
       results.push_back(std::move(*next));
     }
-    start_join<Take>(state.get(), std::move(self), ex);
+    start_join<Take>(state.get(), std::move(self), ex, join_options{nullptr, false, true});
   }
 };
 

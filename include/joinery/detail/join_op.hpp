@@ -71,10 +71,12 @@ class join_cancellation {
 };
 
 // How a join waits: for the next task (wait_if_empty: also while the group
-// is empty), or for the task `key` (join_map::async_join).
+// is empty; until_empty: while tasks that keyed joins wait for are left,
+// for the joins of everything), or for the task `key` (join_map::async_join).
 struct join_options {
   task_header* key = nullptr;
   bool wait_if_empty = false;
+  bool until_empty = false;
 };
 
 // Delivery as `void(error_code, std::optional<Value>)`, nullopt meaning
@@ -103,9 +105,12 @@ class join_op final
   join_op(Handler&& handler, const WorkExecutor& ex, State* state, join_options opts)
       : base(std::move(handler), ex, state),
         key_(opts.key ? task_ref<>::share(opts.key) : task_ref<>()),
-        wait_if_empty_(opts.wait_if_empty) {}
+        wait_if_empty_(opts.wait_if_empty),
+        until_empty_(opts.until_empty) {}
 
-  group_core::join_need need() const noexcept { return {this->state_->size(), wait_if_empty_}; }
+  group_core::join_need need() const noexcept {
+    return {this->state_->size(), wait_if_empty_, until_empty_};
+  }
   task_header* key() const noexcept { return key_.get(); }
 
  private:
@@ -127,8 +132,13 @@ class join_op final
     else if (r.not_found)
       ec = located(net::error::not_found, Take::location);
     std::optional<value_type> value;
-    if (r.task)
+    if (r.task) {
       value.emplace(Take::take(state, r.task));
+      // A keyed join took its task: a join of everything may find the
+      // group empty now.
+      if (key())
+        state.kick();
+    }
     return Take::completion_args(ec, std::move(value));
   }
 
@@ -137,6 +147,7 @@ class join_op final
 
   task_ref<> key_;
   bool wait_if_empty_;
+  bool until_empty_;
 };
 
 // Starts a join on `state` (null means an empty group that never had a

@@ -27,8 +27,9 @@ namespace joinery::detail {
 // with the shutdown stopping it; the handler keeps the object alive.
 class grace_period : public std::enable_shared_from_this<grace_period> {
  public:
-  grace_period(const net::any_io_executor& ex, std::vector<task_ref<>> tasks)
-      : timer_(ex), tasks_(std::move(tasks)) {}
+  grace_period(const net::any_io_executor& ex, counted_ref<group_core> group,
+               std::vector<task_ref<>> tasks)
+      : timer_(ex), group_(std::move(group)), tasks_(std::move(tasks)) {}
 
   // Owner's thread, once.
   void start(std::chrono::steady_clock::duration grace) {
@@ -55,10 +56,11 @@ class grace_period : public std::enable_shared_from_this<grace_period> {
         tasks.swap(tasks_);
     });
     for (task_ref<>& t : tasks)
-      t->abort_quietly();
+      group_->abort_if_in_group(t.get());  // a task detached meanwhile runs on
   }
 
   context_timer timer_;
+  counted_ref<group_core> group_;
   std::vector<task_ref<>> tasks_;  // the timer's mutex
   bool stopped_ = false;           // the timer's mutex
 };
@@ -91,13 +93,16 @@ struct shutdown_op {
     if (!started) {
       started = true;
       self.reset_cancellation_state(net::enable_total_cancellation());
-      start();
+      // Refused (another join is pending: the join below completes with
+      // already_started), it aborts and asks nothing.
+      if (!state->join_in_progress(nullptr))
+        start();
     } else if (ec || !next) {
       if (timer)
         timer->stop();
       return ec ? self.complete(located(ec, Take::shutdown_location)) : self.complete({});
     }
-    start_join<Take>(state.get(), std::move(self), ex);
+    start_join<Take>(state.get(), std::move(self), ex, join_options{nullptr, false, true});
   }
 
  private:
@@ -109,7 +114,8 @@ struct shutdown_op {
     if (!now) {
       // Allocation failures here propagate out of the initiating call,
       // before any task was asked or aborted.
-      timer = std::make_shared<grace_period>(net::any_io_executor(ex), task_refs(*state));
+      timer = std::make_shared<grace_period>(
+          net::any_io_executor(ex), counted_ref<group_core>::share(state.get()), task_refs(*state));
       timer->start(*grace);
     }
     state->for_each_task([now](task_header* t) {

@@ -49,6 +49,8 @@ inline bool group_core::on_ready_list(const task_header* t) const noexcept {
 }
 
 inline bool group_core::next_empty(join_need need) const noexcept {
+  if (need.until_empty)
+    return need.size == 0;
   return !need.wait_if_empty && need.size <= keyed_joins_.load(std::memory_order_relaxed);
 }
 
