@@ -79,6 +79,7 @@
 #include "../support/asio.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -289,6 +290,7 @@ class harness {
   using key = counted_key<Raw>;
   using map_type = joinery::join_map<key, fvalue, absl::Hash<key>, std::equal_to<key>>;
   using next_type = std::optional<typename map_type::value_type>;
+  using clock = std::chrono::steady_clock;
 
   struct gen_info {
     Raw raw;
@@ -310,9 +312,15 @@ class harness {
     bool maybe_cancelled = false;  // ... before it finished: reported cancelled or not
     bool requested = false;        // a partial or total request was issued while it ran
     bool settled = false;          // ended, and checked: nothing about it changes any more
+    // --- What the counters (stats()) and info() need. ---
+    bool replaced_early = false;   // replaced before it ended: counted cancelled
+    bool far = false;              // spawned with a deadline an hour away
+    bool counted = false;          // ended: its outcome was counted (in `mask`)
+    unsigned mask = 0;             // the outcome classes it may have been counted as
+    std::uint64_t epoch = 0;       // the map (epoch_) it was spawned into
+    std::uint64_t seq = 0;         // its place in spawn order (snapshot())
+    clock::time_point deadline{};  // its far deadline
   };
-
-  using clock = std::chrono::steady_clock;
 
   // The grace period of async_shutdown(grace) with a grace of a few
   // milliseconds: the tasks it asked, which its timer aborts when it fires
@@ -387,6 +395,8 @@ class harness {
     for (int ops = 0; !in_.done() && ops < 4096; ++ops) {
       step_op(in_.byte() % alphabet_);
       check_structure();
+      check_stats();
+      check_inspection();
     }
     finish();
   }
@@ -438,8 +448,9 @@ class harness {
           retire_key_join(key_joins_.begin()->first);  // their tasks left the map
         for (auto& [raw, gen] : live_)
           note_detached(gen);
-        live_.clear();   // detached: reported to nobody, not aborted
-        queue_.clear();  // queued ones start, outside the map
+        stats_.detached += live_.size();  // finished, unjoined ones included
+        live_.clear();                    // detached: reported to nobody, not aborted
+        queue_.clear();                   // queued ones start, outside the map
         map_->detach_all();
         break;
       case 5:
@@ -489,6 +500,7 @@ class harness {
         for (auto& w : waiters_)
           w->cancelled = true;
         map_.reset();
+        new_epoch();
         queue_.clear();
         limit_ = 0;
         if (join_.pending)
@@ -533,6 +545,7 @@ class harness {
         Raw raw = make_raw(in_.byte());
         const bool expect = live_.count(raw) != 0;
         if (expect) {
+          ++stats_.detached;
           note_detached(live_[raw]);
           drop_from_queue(live_[raw]);  // a queued one starts, outside the map
           live_.erase(raw);             // detached: reported to nobody
@@ -609,9 +622,11 @@ class harness {
         Raw raw = make_raw(in_.byte());
         const std::uint64_t gen = new_gen(raw);
         gens_[gen].due = op == 26;
+        gens_[gen].far = op == 27;
         gens_[gen].due_since = drains_;
         const auto when = op == 26 ? std::chrono::steady_clock::now() - std::chrono::seconds(1)
                                    : std::chrono::steady_clock::now() + std::chrono::hours(1);
+        gens_[gen].deadline = when;
         gens_[gen].handle = map_->spawn_with_deadline(key(raw), when, factory(gen));
         admit(raw, gen);
         break;
@@ -702,15 +717,35 @@ class harness {
   // (decided with the old task under `raw` still counted), then the old one
   // left the map.
   void admit(const Raw& raw, std::uint64_t gen) {
-    gens_[gen].spawned = true;
-    if (!can_start_now())
+    auto& gi = gens_[gen];
+    gi.spawned = true;
+    gi.epoch = epoch_;
+    gi.seq = spawn_seq_++;
+    uncounted_.push_back(gen);
+    ++stats_.spawned;  // a replacement is a spawn
+    if (!can_start_now()) {
+      // Queued. peak_queued counts the tasks queued at that moment: those
+      // queued before this spawn, the one it replaces included (the library
+      // queues the new task first, then retires the old one, which ends in
+      // this call: not counted yet).
       queue_.push_back(gen);
+      std::size_t queued = 0;
+      for (std::uint64_t q : queue_)
+        queued += q == gen ||
+                  (!gens_[q].counted && live_.count(gens_[q].raw) && live_[gens_[q].raw] == q);
+      stats_.peak_queued = std::max(stats_.peak_queued, queued);
+    }
     if (auto it = live_.find(raw); it != live_.end()) {
-      gens_[it->second].aborted = true;
+      auto& old = gens_[it->second];
+      old.aborted = true;
+      // Not ended before this spawn (a queued one ends in it): counted
+      // cancelled when it ends.
+      old.replaced_early = !old.counted;
       drop_from_queue(it->second);  // replaced: never runs, never reported
       retire_key_join(raw);
     }
     live_[raw] = gen;
+    stats_.peak_size = std::max(stats_.peak_size, live_.size());
     promote();
   }
 
@@ -1059,6 +1094,164 @@ class harness {
     }
   }
 
+  // --- The model of the counters (stats()) and of info() and snapshot(). -------
+
+  // The outcome classes a task may be counted as, one bit each, in the
+  // order of the counters' index (counts_).
+  static constexpr unsigned succeeded_c = 1, failed_c = 2, cancelled_c = 4, timed_out_c = 8;
+
+  static unsigned class_of(const joinery::join_result<fvalue>& r) {
+    if (r.has_value())
+      return succeeded_c;
+    if (r.error().is_exception())
+      return failed_c;
+    return r.error().is_timed_out() ? timed_out_c : cancelled_c;
+  }
+
+  static int index_of(unsigned c) {
+    return c == succeeded_c ? 0 : c == failed_c ? 1 : c == cancelled_c ? 2 : 3;
+  }
+
+  // The classes the outcome of the ended task `gi` may be counted as: a
+  // task replaced before it ended is cancelled; one aborted before it ended
+  // (or whose io_context died first) is cancelled, or timed out when its due
+  // deadline fired first; a maybe-aborted one may be cancelled; otherwise
+  // its body's ending says (its value, or its exception). A due deadline
+  // may have fired first (timed out) unless the model knows better.
+  static unsigned classes(const gen_info& gi) {
+    if (gi.replaced_early)
+      return cancelled_c;
+    unsigned m = gi.due ? timed_out_c : 0;
+    const bool aborted_first = gi.cancel_expected || gi.unfinished_at_io_death;
+    if (aborted_first || gi.maybe_cancelled)
+      m |= cancelled_c;
+    if (!aborted_first) {
+      if (gi.tr->how == how_ended::completed)
+        m |= gi.s.end == ending::throws ? failed_c : succeeded_c;
+      else if (gi.tr->how == how_ended::stopped_on_request)
+        m |= succeeded_c;
+      // Any other ending (unwound, stopped when aborted, never started) had
+      // an abort reach it: its due deadline, or a maybe-abort (above).
+    }
+    return m;
+  }
+
+  // Every task of this map that ended since the last look has its outcome
+  // counted: the model notes which classes it may be counted as.
+  void count_endings() {
+    std::erase_if(uncounted_, [this](std::uint64_t gen) {
+      auto& gi = gens_[gen];
+      if (!gi.handle.is_finished())
+        return false;
+      gi.counted = true;
+      gi.mask = classes(gi);
+      FUZZ_CHECK(gi.mask != 0);  // the model cannot say how it ended
+      if (std::has_single_bit(gi.mask))
+        ++counts_[index_of(gi.mask)];
+      else
+        ambiguous_.push_back(gen);
+      return true;
+    });
+  }
+
+  // A delivered outcome of `gen`: it must be one the counters could count
+  // it as; an ambiguous count is now known.
+  void resolve_count(std::uint64_t gen, const joinery::join_result<fvalue>& r) {
+    auto& gi = gens_[gen];
+    if (gi.epoch != epoch_)
+      return;
+    count_endings();
+    FUZZ_CHECK(gi.counted);
+    const unsigned c = class_of(r);
+    FUZZ_CHECK((gi.mask & c) != 0);
+    if (gi.mask != c) {
+      gi.mask = c;
+      ambiguous_.erase(std::find(ambiguous_.begin(), ambiguous_.end(), gen));
+      ++counts_[index_of(c)];
+    }
+  }
+
+  // stats() against the model: spawned, detached and the peaks exactly;
+  // each outcome counter between the tasks known to be counted there and
+  // those that may be, all of them summing to the tasks that ended.
+  void check_stats() {
+    if (!map_)
+      return;
+    count_endings();
+    const joinery::group_stats s = map_->stats();
+    FUZZ_CHECK(s.spawned == stats_.spawned);
+    FUZZ_CHECK(s.detached == stats_.detached);
+    FUZZ_CHECK(s.peak_size == stats_.peak_size);
+    FUZZ_CHECK(s.peak_queued == stats_.peak_queued);
+    const std::uint64_t actual[] = {s.succeeded, s.failed, s.cancelled, s.timed_out};
+    std::uint64_t sum = 0, expected = ambiguous_.size();
+    for (int i = 0; i < 4; ++i) {
+      std::uint64_t maybe = 0;
+      for (std::uint64_t gen : ambiguous_)
+        maybe += (gens_[gen].mask >> i) & 1;
+      FUZZ_CHECK(actual[i] >= counts_[i] && actual[i] <= counts_[i] + maybe);
+      sum += actual[i];
+      expected += counts_[i];
+    }
+    FUZZ_CHECK(sum == expected);
+  }
+
+  // info() of a task in the map against the model: its id; queued (the
+  // model's queue), finished (its handle says so), else running; whether an
+  // abort was requested (a terminal abort by any path; requests are not;
+  // a due deadline or a maybe-abort may have); its far deadline while it
+  // runs, none without a deadline, none once finished.
+  void check_info(std::uint64_t gen, const joinery::task_info& info) {
+    const auto& gi = gens_[gen];
+    FUZZ_CHECK(info.id == gi.handle.id());
+    const bool finished = gi.handle.is_finished();
+    FUZZ_CHECK(info.state == (finished         ? joinery::task_state::finished
+                              : is_queued(gen) ? joinery::task_state::queued
+                                               : joinery::task_state::running));
+    if (gi.maybe_aborted)
+      ;  // either
+    else if (gi.aborted)
+      FUZZ_CHECK(info.abort_requested);
+    else if (!gi.due)
+      FUZZ_CHECK(!info.abort_requested);
+    if (finished || (!gi.far && !gi.due))
+      FUZZ_CHECK(!info.deadline);
+    else if (gi.far)
+      FUZZ_CHECK(info.deadline && *info.deadline == gi.deadline);
+  }
+
+  // snapshot() lists exactly the map's tasks, in spawn order, each as
+  // info(key) says; info(key) of every key in the map agrees.
+  void check_inspection() {
+    if (!map_)
+      return;
+    promote();  // the library starts queued tasks as slots free
+    std::vector<std::uint64_t> order;
+    for (auto& [raw, gen] : live_)
+      order.push_back(gen);
+    std::sort(order.begin(), order.end(),
+              [this](std::uint64_t a, std::uint64_t b) { return gens_[a].seq < gens_[b].seq; });
+    const auto snap = map_->snapshot();
+    FUZZ_CHECK(snap.size() == order.size());
+    for (std::size_t i = 0; i < snap.size(); ++i) {
+      FUZZ_CHECK(snap[i].first.raw == gens_[order[i]].raw);
+      check_info(order[i], snap[i].second);
+      const auto one = map_->info(snap[i].first);
+      FUZZ_CHECK(one && one->id == snap[i].second.id && one->state == snap[i].second.state &&
+                 one->abort_requested == snap[i].second.abort_requested);
+    }
+  }
+
+  // The map was destroyed: a new one counts from zero; the old one's tasks
+  // count in the old one's counters, which nobody sees.
+  void new_epoch() {
+    ++epoch_;
+    stats_ = {};
+    counts_[0] = counts_[1] = counts_[2] = counts_[3] = 0;
+    uncounted_.clear();
+    ambiguous_.clear();
+  }
+
   void poll_one() {
     io_->restart();
     io_->poll_one();
@@ -1152,6 +1345,7 @@ class harness {
       }
     }
     FUZZ_CHECK(!r.has_error() || r.error().id() == gi.handle.id());
+    resolve_count(it->second, r);
     if (gi.abort_requested && !gi.unfinished_at_io_death) {
       if (r.has_value())
         ++aborted_outcomes.value_kept;
@@ -1289,6 +1483,7 @@ class harness {
     FUZZ_CHECK(map_->is_finished(key(raw)) == (is_live && gens_[it->second].handle.is_finished()));
     auto h = map_->get_abort_handle(key(raw));
     FUZZ_CHECK(h.has_value() == is_live);
+    FUZZ_CHECK(map_->info(key(raw)).has_value() == is_live);
     if (h)
       FUZZ_CHECK(*h == gens_[it->second].handle);
   }
@@ -1404,6 +1599,8 @@ class harness {
       }
     }
     shut_records_.clear();
+    check_stats();
+    check_inspection();
   }
 
   void check_structure() {
@@ -1425,8 +1622,8 @@ class harness {
     // cancelled to a later join (AC-30), and their frames are gone.
     for (auto& gi : gens_)
       gi.g.reset();  // the frames keep their gates alive
-    for (auto& [raw, gen] : live_)
-      gens_[gen].unfinished_at_io_death = !gens_[gen].handle.is_finished();
+    for (auto& gi : gens_)
+      gi.unfinished_at_io_death = gi.spawned && !gi.handle.is_finished();
     io_.reset();
     spawn_records_.clear();  // completions run no more
     waiters_.clear();        // their handlers died with the context
@@ -1441,6 +1638,8 @@ class harness {
       delivered(next->first, next->second);
     FUZZ_CHECK(live_.empty());
     FUZZ_CHECK(map_->empty());
+    check_stats();
+    FUZZ_CHECK(uncounted_.empty());  // every task of the map has ended
     map_.reset();
     gens_.clear();
     FUZZ_CHECK(live.keys == 0);
@@ -1473,6 +1672,15 @@ class harness {
   clock::time_point last_short_grace_end_{};  // the latest end of the last short grace period
   static constexpr std::chrono::milliseconds short_grace{2};
   bool in_initiation_ = false;
+  // The model of the counters: spawned, detached and the peaks in stats_;
+  // the outcomes known (counts_: succeeded, failed, cancelled, timed out)
+  // and the tasks that ended whose outcome class the model cannot tell yet.
+  joinery::group_stats stats_;
+  std::uint64_t counts_[4] = {};
+  std::vector<std::uint64_t> ambiguous_;
+  std::vector<std::uint64_t> uncounted_;  // tasks of this map that have not ended
+  std::uint64_t epoch_ = 0;               // maps destroyed so far (op 13)
+  std::uint64_t spawn_seq_ = 0;
 };
 
 }  // namespace join_map_fuzz
