@@ -332,6 +332,10 @@ class harness {
     bool window = false;  // the clock passed `earliest` while it was live
     clock::time_point earliest, latest;
     std::vector<std::uint64_t> tasks;
+    // Every task in the map when it started: its timer aborts each one
+    // still in the group, finished ones too (their outcome stays; only
+    // info(key).abort_requested shows it).
+    std::vector<std::uint64_t> all;
   };
 
   enum class grace_kind : std::uint8_t { none, zero, negative, short_, far };
@@ -901,6 +905,9 @@ class harness {
     grace_watch watch;
     watch.live = kind == grace_kind::short_;
     watch.tasks = std::move(asked);
+    if (!busy)
+      for (auto& [raw, gen] : live_)
+        watch.all.push_back(gen);
     watch.earliest = clock::now() + grace;
     auto initiate = [&](auto&& handler) {
       in_initiation_ = true;
@@ -952,6 +959,8 @@ class harness {
     w.window = true;
     for (std::uint64_t gen : w.tasks)
       gens_[gen].maybe_aborted = gens_[gen].maybe_cancelled = true;
+    for (std::uint64_t gen : w.all)
+      gens_[gen].maybe_aborted = true;  // the others had ended, or were aborted
   }
 
   // Op 34: lets the last short grace period pass. The harness sleeps past

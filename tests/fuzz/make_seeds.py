@@ -166,6 +166,10 @@ shutdown = {
     "shutdown_moved": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR, MOVE, OPEN_ALL, QUIESCE],
     "shutdown_refuses_joins": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR, JOIN, JOIN_WAIT, KEY_JOIN, 1, OPEN_ALL, QUIESCE],
     "shutdown_detach_all": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_FAR, DETACH, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
+    # Tasks finished, unjoined, when the short grace period starts: its timer
+    # may fire before the shutdown takes them, and aborts them too (they keep
+    # their outcome; info(key).abort_requested shows the abort).
+    "shutdown_short_finished_unjoined": sp(1) + sp(2, 0, 0, THROW) + [QUIESCE, SHUTDOWN, G_SHORT, PASS_GRACE, QUIESCE],
 }
 
 # Contract violations this model found (fixed since): regression inputs.
