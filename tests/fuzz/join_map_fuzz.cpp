@@ -4,24 +4,24 @@
 // a join_map driven by a single-threaded io_context that the script steps one
 // handler at a time. A reference model says what each operation must return.
 //
-// The first byte picks the key type (bit 0) and the alphabet (bits 1-2): the
-// base alphabet of 16 operations, the extended one of 32, or the shutdown
-// alphabet of 36. The extended one adds the per-key operations (async_join,
-// detach, is_finished, get_abort_handle), joins that wait while empty,
-// ready_count, and graceful requests (abort with partial or total
-// cancellation: ops 22-23), and scheduling (ops 24-31): set_concurrency_limit,
-// try_spawn, async_spawn and its cancellation, spawn_with_deadline with a
-// deadline already due (the timer fires at the next poll) or far away,
-// queued_count. The model keeps the queue: a task spawned while the limit's
-// tasks run (or while tasks are queued) waits in it, in order, and starts as
-// slots free. The shutdown alphabet (first byte 4-7) adds async_shutdown()
-// and async_shutdown(grace) with a grace of zero, less than zero, a few
+// The first byte picks the key type (bit 0) and the alphabet (bits 1-3): the
+// base alphabet of 16 operations, the extended one of 32, the shutdown
+// alphabet of 36, or the fail-fast alphabet of 38. The extended one adds the per-key operations
+// (async_join, detach, is_finished, get_abort_handle), joins that wait while empty, ready_count,
+// and graceful requests (abort with partial or total cancellation: ops 22-23), and scheduling (ops
+// 24-31): set_concurrency_limit, try_spawn, async_spawn and its cancellation, spawn_with_deadline
+// with a deadline already due (the timer fires at the next poll) or far away, queued_count. The
+// model keeps the queue: a task spawned while the limit's tasks run (or while tasks are queued)
+// waits in it, in order, and starts as slots free. The shutdown alphabet (first byte 4-7) adds
+// async_shutdown() and async_shutdown(grace) with a grace of zero, less than zero, a few
 // milliseconds or an hour (op 32), cancelling it (33), letting the short
 // grace period pass (34: the harness sleeps past it, then runs the context),
 // and aborting or asking any task ever spawned through its abort_handle
 // (35); and in it, tasks may be graceful: they accept every cancellation
 // type and, asked (partial or total) or aborted, stop at their next
-// suspension point and return their value.
+// suspension point and return their value. The fail-fast alphabet (first
+// byte 8-15) adds async_join_all, with joinery::fail_fast or without (op
+// 36), and cancelling it (37).
 //
 // Tasks are scripted coroutines: 0-4 suspension points (a gate the script
 // opens, or a yield that completes by itself), then an outcome (a value, an
@@ -62,6 +62,28 @@
 // model accepts both outcomes for the tasks it would abort, until op 34
 // lets the period pass and every one of them must have ended. A shutdown
 // refused because another join is pending aborts and asks nothing.
+// A pending async_join_all takes finished tasks in completion order (not
+// those a pending async_join waits for: it waits until they are gone) and
+// delivers every outcome it took, in that order, each checked as above:
+// with success once the map is empty; with operation_aborted and what it
+// took so far when cancelled or the map is destroyed (the rest stay); with
+// already_started beside another join (async_join_next, async_shutdown,
+// async_join_all). With fail_fast, the first outcome it takes that is a
+// failure (an exception or a timeout; a cancellation is none) makes it
+// abort every task then in the map: those that had not ended are
+// cancelled, aborts stand when it is cancelled or the map destroyed
+// afterwards, tasks spawned later are not aborted, and it completes with
+// joinery::error::task_failed once the map is empty. Where the model cannot
+// tell whether an outcome is a failure (a due deadline may have fired
+// first), the aborts may have happened, and the outcomes settle it.
+// The counters: after every operation and every handler, stats() equals the
+// model's (spawned, a replacement included; detached, each task detach(key)
+// and detach_all() take; peak_size; peak_queued; and the outcomes, each
+// counted when its task ends, joined or not: succeeded, failed, cancelled
+// when aborted before it finished, replaced before it ended or aborted
+// while queued, timed out), snapshot() lists the map's tasks in spawn order
+// and info(key) gives each task's state (queued, running, finished) and
+// whether an abort was requested.
 // At the end the io_context is destroyed with tasks still suspended: each
 // must then be reported cancelled (AC-30), and every task frame, key and
 // value object must be gone (counted objects).
@@ -372,6 +394,28 @@ class harness {
     net::cancellation_signal signal;
   };
 
+  // What the model knows of a failure its pending fail_fast join took.
+  enum class failure : std::uint8_t {
+    none,     // none: no outcome it took can be one
+    maybe,    // an outcome it took may be one (a due deadline, a short grace)
+    certain,  // an outcome it took is one
+  };
+
+  // The pending async_join_all (op 36), with or without fail_fast.
+  struct join_all_record {
+    bool pending = false;
+    bool fail_fast = false;
+    bool cancelled = false;  // cancelled, or the map destroyed: operation_aborted
+    failure failed = failure::none;
+    std::vector<std::uint64_t> taken;  // the tasks it took, in the order it took them
+    net::cancellation_signal signal;
+  };
+
+  struct all_record {
+    joinery::error_code ec;
+    std::vector<typename map_type::value_type> outcomes;
+  };
+
   // A pending async_join(key): what its completion must be.
   struct key_join {
     Raw raw{};
@@ -511,16 +555,19 @@ class harness {
           join_.cancelled = true;
         if (shut_.pending)
           shut_.cancelled = true;  // its aborts stand; the map's destruction aborts the rest
+        if (all_.pending)
+          all_.cancelled = true;  // with what it took so far
         // Their completions are already posted; let them run, so that the
         // next joins belong to the new map.
         io_->restart();
-        while ((join_.pending || shut_.pending || !key_joins_.empty() || !gone_joins_.empty() ||
-                !waiters_.empty()) &&
+        while ((join_.pending || shut_.pending || all_.pending || !key_joins_.empty() ||
+                !gone_joins_.empty() || !waiters_.empty()) &&
                io_->poll_one() != 0)
           drain_handler_records();
         FUZZ_CHECK(waiters_.empty());
         FUZZ_CHECK(!join_.pending);
         FUZZ_CHECK(!shut_.pending);
+        FUZZ_CHECK(!all_.pending);
         FUZZ_CHECK(key_joins_.empty());
         FUZZ_CHECK(gone_joins_.empty());
         // Destruction aborted every task: run to quiescence, then none of
@@ -669,12 +716,19 @@ class harness {
       case 34:
         pass_grace();
         break;
-      default: {  // 35
+      case 35: {
         const std::uint8_t pick = in_.byte(), type = in_.byte() % 3;
         if (!gens_.empty())
           abort_through_handle(pick % gens_.size(), type);
         break;
       }
+      // --- The fail-fast alphabet. ------------------------------------------------
+      case 36:
+        start_join_all((in_.byte() & 1) != 0);
+        break;
+      default:  // 37
+        cancel_join_all(in_.byte() % 3);
+        break;
     }
     promote();
   }
@@ -688,7 +742,7 @@ class harness {
     s.yields = (b >> 3) & 15;
     s.end = static_cast<ending>(in_.byte() % 3);
     s.value = in_.byte();
-    s.graceful = alphabet_ == 36 && (b & 0x80) != 0;
+    s.graceful = alphabet_ >= 36 && (b & 0x80) != 0;
     gen_info gi;
     gi.raw = raw;
     gi.s = s;
@@ -880,7 +934,7 @@ class harness {
   // completes with already_started and aborts and asks nothing.
   void start_shutdown(std::uint8_t b) {
     const auto kind = static_cast<grace_kind>(b % 5);
-    const bool busy = join_.pending || shut_.pending;
+    const bool busy = join_.pending || shut_.pending || all_.pending;
     const bool at_once =
         kind == grace_kind::none || kind == grace_kind::zero || kind == grace_kind::negative;
     const clock::duration grace = kind == grace_kind::negative ? -std::chrono::milliseconds(5)
@@ -991,6 +1045,134 @@ class harness {
       gens_[gen].aborted = true;
   }
 
+  // --- The model of async_join_all and async_join_all(fail_fast). ----------
+
+  // Op 36: async_join_all, with fail_fast or without. Beside another join
+  // of the group's (async_join_next, async_shutdown, async_join_all) it
+  // completes with already_started and an empty vector, at once but not
+  // inline; keyed joins may be pending beside it.
+  void start_join_all(bool fail_fast) {
+    using outcomes = std::vector<typename map_type::value_type>;
+    auto initiate = [&](auto&& handler) {
+      in_initiation_ = true;
+      if (fail_fast)
+        map_->async_join_all(joinery::fail_fast, std::move(handler));
+      else
+        map_->async_join_all(std::move(handler));
+      in_initiation_ = false;
+    };
+    if (join_.pending || shut_.pending || all_.pending) {
+      bool called = false;
+      initiate([&called, this](joinery::error_code ec, outcomes v) {
+        FUZZ_CHECK(!in_initiation_);
+        FUZZ_CHECK(ec == net::error::already_started);
+        FUZZ_CHECK(v.empty());
+        called = true;
+      });
+      FUZZ_CHECK(!called);
+      io_->restart();
+      while (!called && io_->poll_one() != 0)
+        drain_handler_records();
+      FUZZ_CHECK(called);
+      return;
+    }
+    all_.pending = true;
+    all_.fail_fast = fail_fast;
+    all_.cancelled = false;
+    all_.failed = failure::none;
+    all_.taken.clear();
+    initiate(
+        net::bind_cancellation_slot(all_.signal.slot(), [this](joinery::error_code ec, outcomes v) {
+          FUZZ_CHECK(!in_initiation_);
+          all_records_.push_back({ec, std::move(v)});
+        }));
+  }
+
+  // Op 37: cancels it (terminal, partial or total: each ends the wait).
+  void cancel_join_all(int type) {
+    if (!all_.pending)
+      return;
+    all_.cancelled = true;
+    static constexpr net::cancellation_type types[] = {net::cancellation_type::terminal,
+                                                       net::cancellation_type::partial,
+                                                       net::cancellation_type::total};
+    all_.signal.emit(types[type]);
+  }
+
+  // A task the pending join of everything took (finished, in completion
+  // order); its outcome is checked when the join completes. With fail_fast,
+  // the first failure it takes (an exception or a timeout; a cancellation
+  // is none) makes it abort every task still in the map: certainly when
+  // the model knows the outcome is a failure and no earlier one may have
+  // been; possibly when either is uncertain.
+  void taken_by_all(const Raw& raw) {
+    FUZZ_CHECK(!all_.cancelled);  // a cancelled join consumes nothing more
+    auto it = live_.find(raw);
+    const std::uint64_t gen = it->second;
+    auto& gi = gens_[gen];
+    FUZZ_CHECK(gi.handle.is_finished());
+    FUZZ_CHECK(!gi.delivered);
+    check_order(gen, false);
+    live_.erase(it);
+    all_.taken.push_back(gen);
+    if (!all_.fail_fast || all_.failed == failure::certain)
+      return;
+    constexpr unsigned fails = failed_c | timed_out_c;
+    const unsigned m = classes(gi);
+    if ((m & fails) == 0)
+      return;
+    const bool certain = (m & ~fails) == 0;
+    fail_fast_aborts(certain && all_.failed == failure::none);
+    all_.failed = certain ? failure::certain : failure::maybe;
+  }
+
+  // The fail_fast join aborts every task in the map (terminal). A task that
+  // had not ended is then cancelled (a queued one ends in that handler:
+  // not counted yet); a finished one keeps its outcome.
+  void fail_fast_aborts(bool certain) {
+    for (auto& [raw, gen] : live_) {
+      auto& gi = gens_[gen];
+      const bool before_end = !gi.handle.is_finished() || !gi.counted;
+      if (certain) {
+        gi.abort_requested = gi.aborted = true;
+        gi.cancel_expected = gi.cancel_expected || before_end;
+      } else {
+        gi.maybe_aborted = true;
+        gi.maybe_cancelled = gi.maybe_cancelled || before_end;
+      }
+    }
+  }
+
+  // Its completion: every outcome it took, in the order it took them, each
+  // the model's; then operation_aborted if it was cancelled (or the map
+  // destroyed), else the map is empty and it completes with task_failed
+  // (fail_fast, and a failure among them) or success.
+  void join_all_completed(all_record& r) {
+    FUZZ_CHECK(all_.pending);
+    all_.pending = false;
+    FUZZ_CHECK(r.outcomes.size() == all_.taken.size());
+    bool any_failure = false;
+    for (std::size_t i = 0; i < r.outcomes.size(); ++i) {
+      const std::uint64_t gen = all_.taken[i];
+      FUZZ_CHECK(r.outcomes[i].first.raw == gens_[gen].raw);
+      check_outcome(gen, r.outcomes[i].second);
+      gens_[gen].delivered = true;
+      any_failure = any_failure || (class_of(r.outcomes[i].second) & (failed_c | timed_out_c));
+    }
+    if (all_.fail_fast && all_.failed == failure::certain)
+      FUZZ_CHECK(any_failure);
+    if (all_.cancelled) {
+      FUZZ_CHECK(r.ec == net::error::operation_aborted);
+    } else {
+      FUZZ_CHECK(live_.empty());
+      if (all_.fail_fast && any_failure)
+        FUZZ_CHECK(r.ec == joinery::error::task_failed);
+      else
+        FUZZ_CHECK(!r.ec);
+    }
+    all_.taken.clear();
+  }
+
   // A task taken out of the map by the pending shutdown's join: finished,
   // in completion order; its outcome is discarded.
   void discarded(const Raw& raw) {
@@ -1004,10 +1186,10 @@ class harness {
     live_.erase(it);
   }
 
-  // The tasks the pending shutdown took since the last look, in the order
-  // they finished.
-  void collect_discarded() {
-    if (!shut_.pending || !map_ || live_.empty())
+  // The tasks the pending shutdown or join of everything took since the
+  // last look, in the order they finished.
+  void collect_taken() {
+    if (!(shut_.pending || all_.pending) || !map_ || live_.empty())
       return;
     std::vector<std::pair<std::size_t, Raw>> gone;
     for (auto& [raw, gen] : live_) {
@@ -1019,8 +1201,12 @@ class harness {
       }
     }
     std::sort(gone.begin(), gone.end());
-    for (auto& [pos, raw] : gone)
-      discarded(raw);
+    for (auto& [pos, raw] : gone) {
+      if (shut_.pending)
+        discarded(raw);
+      else
+        taken_by_all(raw);
+    }
   }
 
   // Every task body that ended since the last look: only an aborted task
@@ -1296,6 +1482,14 @@ class harness {
       FUZZ_CHECK(!gens_[gen].due || gens_[gen].handle.is_finished());
     for (auto& w : waiters_)
       FUZZ_CHECK(w->spawned || w->cancelled || !can_start_now());
+    // A pending join of everything waits only for tasks that have not
+    // ended (or that a keyed join waits for); a cancelled one has completed.
+    if (all_.pending) {
+      FUZZ_CHECK(!all_.cancelled);
+      FUZZ_CHECK(!live_.empty());
+      for (auto& [raw, gen] : live_)
+        FUZZ_CHECK(reserved(raw) || !gens_[gen].handle.is_finished());
+    }
     // A pending shutdown waits only for tasks that have not ended; a
     // cancelled one has completed.
     if (shut_.pending) {
@@ -1329,7 +1523,18 @@ class harness {
     auto it = live_.find(k.raw);
     FUZZ_CHECK(it != live_.end());  // never a replaced, detached or unknown task
     FUZZ_CHECK(via_key || !reserved(k.raw));
-    auto& gi = gens_[it->second];
+    check_outcome(it->second, r);
+    check_order(it->second, via_key);
+    gens_[it->second].delivered = true;
+    live_.erase(it);
+  }
+
+  // The outcome delivered for the task `gen` (by any join): the one the
+  // model expects (its value or exception; cancelled iff aborted before it
+  // finished; timed out only with a due deadline), and one its counter
+  // could have counted.
+  void check_outcome(std::uint64_t gen, const joinery::join_result<fvalue>& r) {
+    auto& gi = gens_[gen];
     FUZZ_CHECK(!gi.delivered);
     FUZZ_CHECK(gi.handle.is_finished());
     if (gi.due && r.has_error() && r.error().is_timed_out()) {
@@ -1354,16 +1559,13 @@ class harness {
       }
     }
     FUZZ_CHECK(!r.has_error() || r.error().id() == gi.handle.id());
-    resolve_count(it->second, r);
+    resolve_count(gen, r);
     if (gi.abort_requested && !gi.unfinished_at_io_death) {
       if (r.has_value())
         ++aborted_outcomes.value_kept;
       if (r.has_error() && r.error().is_cancelled())
         ++aborted_outcomes.cancelled;
     }
-    check_order(it->second, via_key);
-    gi.delivered = true;
-    live_.erase(it);
   }
 
   // Completion order: among tasks whose body ran, results come in the order
@@ -1381,7 +1583,7 @@ class harness {
     auto next = map_->try_join_next();
     if (next) {
       delivered(next->first, next->second);
-    } else if (!join_.pending && !shut_.pending) {
+    } else if (!join_.pending && !shut_.pending && !all_.pending) {
       // Nothing ready means nothing finished (single thread: a finished task
       // has reported), unless a pending join is about to take it.
       for (auto& [raw, gen] : live_)
@@ -1391,7 +1593,7 @@ class harness {
   }
 
   void start_join(bool wait_if_empty = false) {
-    if (join_.pending || shut_.pending) {
+    if (join_.pending || shut_.pending || all_.pending) {
       // A second concurrent join: already_started, at once but not inline.
       bool called = false;
       in_initiation_ = true;
@@ -1515,8 +1717,8 @@ class harness {
   void drain_handler_records() {
     ++drains_;
     observe_grace(shut_.grace);
+    collect_taken();  // first: a fail_fast join's aborts end queued tasks in its handler
     check_endings();
-    collect_discarded();
     for (auto& r : records_) {
       FUZZ_CHECK(join_.pending);
       join_.pending = false;
@@ -1608,6 +1810,9 @@ class harness {
       }
     }
     shut_records_.clear();
+    for (auto& r : all_records_)
+      join_all_completed(r);
+    all_records_.clear();
     check_stats();
     check_inspection();
   }
@@ -1638,6 +1843,7 @@ class harness {
     waiters_.clear();        // their handlers died with the context
     shut_.pending = false;   // its handler died with the context
     shut_.grace.live = false;
+    all_.pending = false;     // its handler too, with what it took
     drain_handler_records();  // a pending join's handler died with the context
     join_.pending = false;
     key_joins_.clear();
@@ -1676,6 +1882,8 @@ class harness {
   std::size_t limit_ = 0;
   shutdown_record shut_;
   std::vector<joinery::error_code> shut_records_;
+  join_all_record all_;
+  std::vector<all_record> all_records_;
   std::size_t endings_checked_ = 0;  // finish_log_ entries check_endings() has seen
   std::size_t drains_ = 0;           // calls of drain_handler_records(): after every handler
   clock::time_point last_short_grace_end_{};  // the latest end of the last short grace period
@@ -1700,7 +1908,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   input in(data, size);
   live = {};
   const std::uint8_t mode = in.byte();
-  const int alphabet = (mode & 4) ? 36 : (mode & 2) ? 32 : 16;
+  const int alphabet = (mode & 8) ? 38 : (mode & 4) ? 36 : (mode & 2) ? 32 : 16;
   if (mode % 2 == 0)
     harness<std::uint8_t>(in, alphabet).run();
   else
