@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzzer's seed corpus: one hand-written input per ordering-sensitive
 AC item of docs/spec.md (AC-12..15, 19..21, 26..30, 34..38), then seeds for the
-extended and the shutdown alphabets. The inputs encode operations as
+extended alphabet (the counters among them), the shutdown and the fail-fast
+alphabets. The inputs encode operations as
 join_map_fuzz.cpp decodes them; rerun this after changing either. Also writes
 the inputs of two contract violations the model found (since fixed) as
 found_* files. Not part of the build: the generated files are committed."""
@@ -14,7 +15,11 @@ LIMIT, TRY_SPAWN, DUE_SPAWN, LATE_SPAWN, ASYNC_SPAWN, CANCEL_SPAWN, QUEUED, QUIE
 # The shutdown alphabet (first byte 6 or 7).
 SHUTDOWN, CANCEL_SHUTDOWN, PASS_GRACE, HANDLE_ABORT = range(32, 36)
 G_NONE, G_ZERO, G_NEGATIVE, G_SHORT, G_FAR = range(5)  # SHUTDOWN's byte: async_shutdown(), grace 0, -5 ms, 2 ms, 1 h
-TERMINAL, PARTIAL, TOTAL = range(3)  # CANCEL_SHUTDOWN's and HANDLE_ABORT's type byte
+TERMINAL, PARTIAL, TOTAL = range(3)  # CANCEL_SHUTDOWN's, HANDLE_ABORT's and CANCEL_ALL's type byte
+# The fail-fast alphabet (first byte 8 or 9): the shutdown alphabet and
+# async_join_all (JOIN_ALL, whose byte says which), its cancellation.
+JOIN_ALL, CANCEL_ALL = range(36, 38)
+PLAIN, FF = range(2)  # JOIN_ALL's byte: async_join_all, async_join_all(joinery::fail_fast)
 VALUE, THROW, NEVER = range(3)
 
 
@@ -172,6 +177,50 @@ shutdown = {
     "shutdown_short_finished_unjoined": sp(1) + sp(2, 0, 0, THROW) + [QUIESCE, SHUTDOWN, G_SHORT, PASS_GRACE, QUIESCE],
 }
 
+# Seeds of the counters (stats(), checked after every operation and handler,
+# as info(key) and snapshot() are), in the extended alphabet: a replaced
+# task counts as cancelled, even when its deadline had fired (it was then
+# timed out, not yet ended); one that had finished keeps its count; a
+# detached one is counted when detached and when it ends; tasks queued at
+# once (peak_queued) and held at once (peak_size).
+counters = {
+    "stats_replaced_after_timeout": [DUE_SPAWN] + task(1, 1) + [STEP, 1] + sp(1) + [QUIESCE, TRY, QUERIES, 1],
+    "stats_replaced_before_timeout": [DUE_SPAWN] + task(1, 1) + [STEP, 0] + sp(1) + [QUIESCE, TRY],
+    "stats_replaced_finished": sp(1) + sp(2, 1, 0, THROW) + [QUIESCE] + sp(1, value=3) + sp(2) + [QUIESCE, TRY, OPEN_ALL, QUIESCE, TRY],
+    "stats_detached_counted_twice": sp(1, 1) + sp(2) + sp(3, 0, 0, NEVER) + [QUIESCE, DETACH_KEY, 1, DETACH_KEY, 2, QUIESCE, OPEN_ALL, QUIESCE, DETACH, QUIESCE],
+    "stats_peaks": [LIMIT, 2] + sp(1, 1) + sp(2, 1) + sp(3) + sp(4) + sp(5) + [QUEUED, ABORT, 4, QUEUED] + sp(3) + [QUEUED, OPEN_ALL, QUIESCE, TRY, TRY, TRY, TRY, TRY],
+}
+
+# Seeds of the fail-fast alphabet: async_join_all with joinery::fail_fast
+# (the first failure, an exception or a timeout, aborts every other task in
+# the map; a cancellation is none) and without; beside the other joins;
+# cancelled before and after the first failure (the aborts stand); with a
+# keyed join, the concurrency limit's queue, graceful tasks, detach; with the
+# map destroyed before and after the first failure.
+fail_fast = {
+    "ff_exception_aborts_others": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 1, 0, THROW) + sp(4, 0) + [QUIESCE, JOIN_ALL, FF, OPEN, 2, QUIESCE, OPEN_ALL, QUIESCE, TRY],
+    "ff_timeout_aborts_others": [DUE_SPAWN] + task(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER) + sp(3, 1) + [JOIN_ALL, FF, QUIESCE, TRY],
+    "ff_cancelled_is_no_failure": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, ABORT, 2, QUIESCE, OPEN, 0, QUIESCE],
+    "ff_plain_keeps_all": sp(1, 1, 0, THROW) + sp(2, 1) + sp(3, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, PLAIN, OPEN, 0, QUIESCE, OPEN, 1, QUIESCE, ABORT, 3, QUIESCE],
+    "ff_cancel_before_failure": sp(1, 0) + sp(2, 1, 0, THROW) + sp(3, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, STEP, 1, CANCEL_ALL, TERMINAL, OPEN_ALL, QUIESCE, TRY, TRY, ABORT_ALL, QUIESCE, TRY],
+    "ff_cancel_after_failure": sp(1, 1, 0, THROW) + sp(2, 0, 0, NEVER) + sp(3, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, OPEN, 0, STEP, 2, CANCEL_ALL, PARTIAL, QUIESCE, TRY, TRY, TRY],
+    "ff_with_keyed_join": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 1, 0, THROW) + [QUIESCE, KEY_JOIN, 1, JOIN_ALL, FF, OPEN, 2, QUIESCE],
+    "ff_keyed_join_cancelled": sp(1, 1) + sp(2, 1) + [QUIESCE, KEY_JOIN, 1, JOIN_ALL, FF, OPEN, 0, STEP, 0, CANCEL_KEY, 0, TOTAL, QUIESCE, OPEN_ALL, QUIESCE],
+    "ff_refuses_and_is_refused": sp(1, 1) + [QUIESCE, JOIN_ALL, FF, JOIN, JOIN_WAIT, SHUTDOWN, G_NONE, JOIN_ALL, PLAIN, CANCEL_ALL, TOTAL, QUIESCE, JOIN, JOIN_ALL, FF, CANCEL, 0, QUIESCE, SHUTDOWN, G_FAR, JOIN_ALL, FF, QUIESCE, OPEN_ALL, QUIESCE],
+    "ff_queued_aborted": [LIMIT, 1] + sp(1, 1, 0, THROW) + sp(2) + sp(3, 0, 0, NEVER) + [JOIN_ALL, FF, QUEUED, OPEN, 0, QUIESCE, QUEUED],
+    "ff_spawn_after_failure": sp(1, 1, 0, THROW) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, OPEN, 0, STEP, 2] + sp(3, 1) + sp(4, 0, 0, THROW) + [QUIESCE, OPEN_ALL, QUIESCE],
+    "ff_due_maybe": [DUE_SPAWN] + task(1, 0) + [DUE_SPAWN] + task(2, 0, 0, THROW) + sp(3, 0, 0, NEVER) + sp(4, 1) + [JOIN_ALL, FF, QUIESCE, OPEN_ALL, ABORT_ALL, QUIESCE],
+    "ff_graceful_aborted": sp(1, 1, graceful=True) + sp(2, 0, 0, NEVER, graceful=True) + sp(3, 1, 0, THROW) + [QUIESCE, REQUEST, 1, 1, JOIN_ALL, FF, OPEN, 2, QUIESCE],
+    "ff_detach_all": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, DETACH, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
+    "ff_detach_after_failure": sp(1, 1, 0, THROW) + sp(2, 0, 0, NEVER) + sp(3, 1) + [QUIESCE, JOIN_ALL, FF, OPEN, 0, STEP, 1, DETACH_KEY, 3, QUIESCE, OPEN_ALL, QUIESCE],
+    "ff_try_join_beside": sp(1) + sp(2, 1) + [QUIESCE, JOIN_ALL, FF, TRY, QUIESCE, QUERIES, 2, OPEN_ALL, QUIESCE],
+    "ff_empty": [JOIN_ALL, FF, QUIESCE, JOIN_ALL, PLAIN, CANCEL_ALL, PARTIAL, QUIESCE] + sp(1) + [JOIN_ALL, FF, CANCEL_ALL, TERMINAL, QUIESCE, TRY],
+    "ff_moved": sp(1, 1, 0, THROW) + sp(2, 0, 0, NEVER) + [QUIESCE, JOIN_ALL, FF, MOVE, OPEN_ALL, QUIESCE],
+    "ff_destroyed_before_failure": sp(1, 1) + sp(2, 0, 0, NEVER) + sp(3, 1, 0, THROW) + [QUIESCE, JOIN_ALL, FF, RECREATE, QUIESCE, OPEN_ALL, QUIESCE] + sp(1) + [JOIN_ALL, FF, QUIESCE],
+    "ff_destroyed_after_failure": sp(1, 0, 0, NEVER) + sp(2, 0, 0, NEVER) + sp(3, 1, 0, THROW) + sp(4, 0, 0, NEVER) + [QUIESCE, DETACH_KEY, 4, JOIN_ALL, FF, OPEN, 2, STEP, 2, RECREATE, QUIESCE, OPEN_ALL, QUIESCE, TRY, HANDLE_ABORT, 3, TERMINAL, QUIESCE],
+    "ff_io_death_pending": sp(1, 0, 0, NEVER) + sp(2, 1, 0, THROW) + [QUIESCE, JOIN_ALL, FF, STEP, 1],
+}
+
 # Contract violations this model found (fixed since): regression inputs.
 findings = {
     # async_shutdown() completed with success while the map still held a task
@@ -196,7 +245,15 @@ for name, ops in shutdown.items():
     for variant, suffix in ((6, "u8"), (7, "str")):
         with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
             f.write(bytes([variant] + ops))
-print(f"wrote {2 * (len(seeds) + len(extended) + len(shutdown))} seeds to {here}")
+for name, ops in counters.items():
+    for variant, suffix in ((2, "u8"), (3, "str")):
+        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+            f.write(bytes([variant] + ops))
+for name, ops in fail_fast.items():
+    for variant, suffix in ((8, "u8"), (9, "str")):
+        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+            f.write(bytes([variant] + ops))
+print(f"wrote {2 * (len(seeds) + len(extended) + len(shutdown) + len(counters) + len(fail_fast))} seeds to {here}")
 for name, ops in findings.items():
     with open(os.path.join(here, f"found_{name}"), "wb") as f:
         f.write(bytes([6] + ops))
