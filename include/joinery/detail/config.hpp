@@ -63,6 +63,9 @@
 #endif
 #define JOINERY_ASIO_CONCURRENCY_HINT_IS_LOCKING(facility, hint) \
   ASIO_CONCURRENCY_HINT_IS_LOCKING(facility, hint)
+#if defined(ASIO_NO_TS_EXECUTORS)
+#define JOINERY_ASIO_NO_TS_EXECUTORS 1
+#endif
 
 namespace joinery::detail {
 namespace net = ::asio;
@@ -126,6 +129,9 @@ using system_error = std::system_error;
 #endif
 #define JOINERY_ASIO_CONCURRENCY_HINT_IS_LOCKING(facility, hint) \
   BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(facility, hint)
+#if defined(BOOST_ASIO_NO_TS_EXECUTORS)
+#define JOINERY_ASIO_NO_TS_EXECUTORS 1
+#endif
 
 namespace joinery::detail {
 namespace net = boost::asio;

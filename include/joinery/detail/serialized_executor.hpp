@@ -23,7 +23,9 @@
 // Every copy holds a reference to the task record, which is thereby alive
 // for as long as anything may still run through it (as a strand's copies
 // share its implementation). Properties are forwarded to Inner, as Asio's
-// strand forwards them, so any_io_executor can hold one.
+// strand forwards them, so any_io_executor can hold one; over an
+// io_context's executor (the common case) they are kept at run time
+// instead (the specialization below says why).
 
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/counted_ref.hpp>
@@ -62,6 +64,40 @@ class run_lock_scope {
   task_header* t_;
   const task_header* outer_;
 };
+
+// A function queued on a task's inner executor: takes the task's run lock
+// when it runs.
+template <class F>
+struct locked_function {
+  task_ref<> task;
+  F f;
+  void operator()() {
+    task->lock_run();
+    run_lock_scope scope(task.get());
+    f();
+  }
+};
+
+// Runs `f` for the task `t` at once, serialized with it, when that is
+// allowed (`may_block`: the executor is not required never to block) and
+// possible: this thread already runs a handler of `t`, or runs no task's
+// handler and takes `t`'s run lock. Otherwise returns f for queueing.
+template <class F>
+bool run_inline(task_header* t, bool may_block, F& f) {
+  if (!may_block)
+    return false;
+  const task_header* running = running_task();
+  if (running == t) {
+    f();
+    return true;
+  }
+  if (running == nullptr && t->try_lock_run()) {
+    run_lock_scope scope(t);
+    f();
+    return true;
+  }
+  return false;
+}
 
 template <class Inner>
 class serialized_executor {
@@ -115,23 +151,13 @@ class serialized_executor {
   // --- Execution. -----------------------------------------------------------
   template <class F>
   void execute(F&& f) const {
-    task_header* t = task_.get();
-    if (net::query(inner_, net::execution::blocking) != net::execution::blocking.never) {
-      const task_header* running = running_task();
-      if (running == t) {
-        std::decay_t<F> tmp(std::forward<F>(f));
-        tmp();
-        return;
-      }
-      if (running == nullptr && t->try_lock_run()) {
-        run_lock_scope scope(t);
-        std::decay_t<F> tmp(std::forward<F>(f));
-        tmp();
-        return;
-      }
-    }
+    std::decay_t<F> fn(std::forward<F>(f));
+    const bool may_block =
+        net::query(inner_, net::execution::blocking) != net::execution::blocking.never;
+    if (run_inline(task_.get(), may_block, fn))
+      return;
     net::require(inner_, net::execution::blocking.never)
-        .execute(locked_function<std::decay_t<F>>{task_, std::forward<F>(f)});
+        .execute(locked_function<std::decay_t<F>>{task_, std::move(fn)});
   }
 
   friend bool operator==(const serialized_executor& a, const serialized_executor& b) noexcept {
@@ -148,21 +174,149 @@ class serialized_executor {
   serialized_executor(Inner inner, task_ref<> t) noexcept
       : inner_(std::move(inner)), task_(std::move(t)) {}
 
-  // A function queued on Inner: takes the task's run lock when it runs.
-  template <class F>
-  struct locked_function {
-    task_ref<> task;
-    F f;
-    void operator()() {
-      task->lock_run();
-      run_lock_scope scope(task.get());
-      f();
-    }
-  };
-
   Inner inner_;
   task_ref<> task_;
 };
+
+#if !defined(JOINERY_ASIO_NO_TS_EXECUTORS)
+// The executor of a task on a multi-threaded io_context, the case every
+// group on an io_context meets. Its properties (blocking, relationship,
+// outstanding work) are kept at run time, in bits, instead of in the type of
+// its inner executor, so that require and prefer return this same type: the
+// tables that any_io_executor compiles for a target type are then compiled
+// for this one type, not once per combination of properties (each such
+// combination of the general template above is a type of its own, and its
+// tables cost about a second of every translation unit that spawns:
+// docs/performance.md). Outstanding work is counted with the io_context
+// executor's own on_work_started()/on_work_finished(); the relationship is
+// kept for queries, and not acted on (a hint, which execution may ignore).
+// 24 bytes, which any_io_executor holds without allocating.
+template <>
+class serialized_executor<net::io_context::executor_type> {
+  using inner_type = net::io_context::executor_type;
+  static constexpr unsigned char never_bit = 1;         // blocking.never
+  static constexpr unsigned char continuation_bit = 2;  // relationship.continuation
+  static constexpr unsigned char tracked_bit = 4;       // outstanding_work.tracked
+
+ public:
+  serialized_executor(const inner_type& inner, task_header* t) noexcept
+      : inner_(inner), task_(task_ref<>::share(t)) {}
+
+  // A tracked copy counts as outstanding work of its own.
+  serialized_executor(const serialized_executor& o) noexcept
+      : inner_(o.inner_), task_(o.task_), bits_(o.bits_) {
+    if (bits_ & tracked_bit)
+      inner_.on_work_started();
+  }
+  serialized_executor(serialized_executor&& o) noexcept
+      : inner_(o.inner_), task_(std::move(o.task_)), bits_(o.bits_) {
+    o.bits_ &= static_cast<unsigned char>(~tracked_bit);  // the work moves with it
+  }
+  serialized_executor& operator=(const serialized_executor& o) noexcept {
+    if (this != &o) {
+      serialized_executor copy(o);
+      *this = std::move(copy);
+    }
+    return *this;
+  }
+  serialized_executor& operator=(serialized_executor&& o) noexcept {
+    if (this != &o) {
+      finish_work();
+      inner_ = o.inner_;
+      task_ = std::move(o.task_);
+      bits_ = o.bits_;
+      o.bits_ &= static_cast<unsigned char>(~tracked_bit);
+    }
+    return *this;
+  }
+  ~serialized_executor() { finish_work(); }
+
+  const inner_type& get_inner_executor() const noexcept { return inner_; }
+  task_header* task() const noexcept { return task_.get(); }
+
+  // True inside a handler of this executor's task.
+  bool running_in_this_thread() const noexcept { return running_task() == task_.get(); }
+
+  // --- Properties ----------------------------------------------------------
+  template <class Property>
+    requires net::can_query<const inner_type&, Property>::value
+  decltype(auto) query(const Property& p) const noexcept {
+    namespace ex = net::execution;
+    if constexpr (std::is_convertible_v<Property, ex::blocking_t>)
+      return (bits_ & never_bit) ? ex::blocking_t(ex::blocking.never)
+                                 : ex::blocking_t(ex::blocking.possibly);
+    else if constexpr (std::is_convertible_v<Property, ex::relationship_t>)
+      return (bits_ & continuation_bit) ? ex::relationship_t(ex::relationship.continuation)
+                                        : ex::relationship_t(ex::relationship.fork);
+    else if constexpr (std::is_convertible_v<Property, ex::outstanding_work_t>)
+      return (bits_ & tracked_bit) ? ex::outstanding_work_t(ex::outstanding_work.tracked)
+                                   : ex::outstanding_work_t(ex::outstanding_work.untracked);
+    else
+      return net::query(inner_, p);
+  }
+
+  serialized_executor require(net::execution::blocking_t::never_t) const {
+    return with(never_bit, true);
+  }
+  serialized_executor require(net::execution::blocking_t::possibly_t) const {
+    return with(never_bit, false);
+  }
+  serialized_executor require(net::execution::relationship_t::continuation_t) const {
+    return with(continuation_bit, true);
+  }
+  serialized_executor require(net::execution::relationship_t::fork_t) const {
+    return with(continuation_bit, false);
+  }
+  serialized_executor require(net::execution::outstanding_work_t::tracked_t) const {
+    return with(tracked_bit, true);
+  }
+  serialized_executor require(net::execution::outstanding_work_t::untracked_t) const {
+    return with(tracked_bit, false);
+  }
+
+  // --- Execution. -----------------------------------------------------------
+  template <class F>
+  void execute(F&& f) const {
+    std::decay_t<F> fn(std::forward<F>(f));
+    if (run_inline(task_.get(), !(bits_ & never_bit), fn))
+      return;
+    net::require(inner_, net::execution::blocking.never)
+        .execute(locked_function<std::decay_t<F>>{task_, std::move(fn)});
+  }
+
+  friend bool operator==(const serialized_executor& a, const serialized_executor& b) noexcept {
+    return a.task_.get() == b.task_.get() && a.inner_ == b.inner_;
+  }
+  friend bool operator!=(const serialized_executor& a, const serialized_executor& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  // A copy with `bit` set or cleared (a tracked copy counts its work).
+  serialized_executor with(unsigned char bit, bool on) const noexcept {
+    serialized_executor copy(inner_, task_);
+    copy.bits_ =
+        on ? static_cast<unsigned char>(bits_ | bit) : static_cast<unsigned char>(bits_ & ~bit);
+    if (copy.bits_ & tracked_bit)
+      copy.inner_.on_work_started();
+    return copy;
+  }
+
+  serialized_executor(const inner_type& inner, const task_ref<>& t) noexcept
+      : inner_(inner), task_(t) {}
+
+  void finish_work() noexcept {
+    if (bits_ & tracked_bit) {
+      bits_ &= static_cast<unsigned char>(~tracked_bit);
+      inner_.on_work_finished();
+    }
+  }
+
+  inner_type inner_;
+  task_ref<> task_;
+  unsigned char bits_ = 0;
+};
+#endif
 
 template <class T>
 struct is_serialized_executor : std::false_type {};
