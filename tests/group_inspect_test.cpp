@@ -159,7 +159,7 @@ TEST_CASE("stats: counts every outcome when its task ends, replaced as cancelled
         "peak queued 0");
 }
 
-TEST_CASE("stats: a task aborted while queued is cancelled; peak_queued and detach_all count",
+TEST_CASE("stats: a task aborted while queued is cancelled, and peak_queued and detach_all count",
           "[inspect][join_set]") {
   net::io_context ioc;
   joinery::join_set<int> set(ioc);
