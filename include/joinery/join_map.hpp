@@ -177,6 +177,7 @@
 #include <joinery/detail/default_hash.hpp>
 #include <joinery/detail/group_owner.hpp>
 #include <joinery/detail/map_state.hpp>
+#include <joinery/detail/ranges.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>
 #include <joinery/fail_fast.hpp>
@@ -190,7 +191,6 @@
 #include <cstddef>
 #include <optional>
 #include <ostream>
-#include <ranges>
 #include <string_view>
 #include <type_traits>
 #include <utility>

@@ -101,6 +101,7 @@
 #include <joinery/abort_handle.hpp>
 #include <joinery/detail/config.hpp>
 #include <joinery/detail/group_owner.hpp>
+#include <joinery/detail/ranges.hpp>
 #include <joinery/detail/set_state.hpp>
 #include <joinery/detail/spawn_args.hpp>
 #include <joinery/error.hpp>
@@ -113,7 +114,6 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <ranges>
 #include <type_traits>
 #include <utility>
 #include <vector>
