@@ -99,6 +99,17 @@ bool run_inline(task_header* t, bool may_block, F& f) {
   return false;
 }
 
+// A serialized executor's execute(): `f` at once when run_inline allows,
+// else queued on `inner` (never blocking) to take the run lock when it runs.
+template <class Inner, class F>
+void execute_serialized(const task_ref<>& task, bool may_block, const Inner& inner, F&& f) {
+  std::decay_t<F> fn(std::forward<F>(f));
+  if (run_inline(task.get(), may_block, fn))
+    return;
+  net::require(inner, net::execution::blocking.never)
+      .execute(locked_function<std::decay_t<F>>{task, std::move(fn)});
+}
+
 template <class Inner>
 class serialized_executor {
  public:
@@ -151,13 +162,9 @@ class serialized_executor {
   // --- Execution. -----------------------------------------------------------
   template <class F>
   void execute(F&& f) const {
-    std::decay_t<F> fn(std::forward<F>(f));
     const bool may_block =
         net::query(inner_, net::execution::blocking) != net::execution::blocking.never;
-    if (run_inline(task_.get(), may_block, fn))
-      return;
-    net::require(inner_, net::execution::blocking.never)
-        .execute(locked_function<std::decay_t<F>>{task_, std::move(fn)});
+    execute_serialized(task_, may_block, inner_, std::forward<F>(f));
   }
 
   friend bool operator==(const serialized_executor& a, const serialized_executor& b) noexcept {
@@ -277,11 +284,7 @@ class serialized_executor<net::io_context::executor_type> {
   // --- Execution. -----------------------------------------------------------
   template <class F>
   void execute(F&& f) const {
-    std::decay_t<F> fn(std::forward<F>(f));
-    if (run_inline(task_.get(), !(bits_ & never_bit), fn))
-      return;
-    net::require(inner_, net::execution::blocking.never)
-        .execute(locked_function<std::decay_t<F>>{task_, std::move(fn)});
+    execute_serialized(task_, !(bits_ & never_bit), inner_, std::forward<F>(f));
   }
 
   friend bool operator==(const serialized_executor& a, const serialized_executor& b) noexcept {
