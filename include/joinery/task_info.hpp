@@ -49,9 +49,13 @@ struct task_info {
 // What a group has seen since its construction. Every task's outcome is
 // counted once, when the task ends, joined or not: succeeded (a value),
 // failed (an exception), cancelled (aborted before it finished, replaced
-// by a spawn on its key, or aborted while queued), timed_out (its deadline
-// aborted it). A detached task is counted in `detached` when it is
-// detached, and its outcome is counted again when it ends.
+// by a spawn on its key before it finished, or aborted while queued),
+// timed_out (its deadline aborted it). A task replaced after it finished
+// keeps the outcome it was counted with. A detached task is counted in
+// `detached` when it is detached, and its outcome is counted again when it
+// ends. peak_queued counts a queued task and its queued replacement both
+// for the instant the spawn replacing it takes (the new task is queued
+// before the old one leaves), so it can exceed every queued_count().
 struct group_stats {
   std::uint64_t spawned = 0;
   std::uint64_t succeeded = 0;

@@ -256,7 +256,8 @@ class deadlines {
 
   // The owner's thread, before the first deadline: creates the timer on
   // `ex` (then constant).
-  void enable(const net::any_io_executor& ex) {
+  template <class Executor>
+  void enable(const Executor& ex) {
     if (!timer_)
       timer_ = std::make_unique<context_timer>(ex);
   }

@@ -127,8 +127,17 @@ class group_core {
   }
 
   // Makes sure the group has its deadline timer, on `ex`, before the first
-  // deadline is admitted.
-  void enable_deadlines(const net::any_io_executor& ex) { deadlines_.enable(ex); }
+  // deadline is admitted. The timer's code (arming it, its handler) is
+  // reached through arm_timer_, set here, and compiled where this template
+  // is: a translation unit that spawns no task with a deadline compiles
+  // none of it (docs/performance.md). Written once, before any deadline
+  // exists; read by sync_timer() only once one did (under mutex_ since).
+  template <class Executor>
+  void enable_deadlines(const Executor& ex) {
+    deadlines_.enable(ex);
+    if (!arm_timer_)
+      arm_timer_ = &group_core::arm_timer<Executor>;
+  }
 
   // --- Counters (task_info.hpp's group_stats) ----------------------------------
 
@@ -160,11 +169,12 @@ class group_core {
   task_info info(const task_header* t) const noexcept;
 
   // Any thread: aborts `t` (quietly) unless it left the group meanwhile
-  // (detached or replaced: not the group's to abort any more).
+  // (detached or replaced: not the group's to abort any more) or finished
+  // (its outcome stands; info(key) should not show an abort nobody made).
   void abort_if_in_group(task_header* t) noexcept {
     {
       std::lock_guard lock(mutex_);
-      if (t->orphaned())
+      if (t->orphaned() || t->is_finished())
         return;
     }
     t->abort_quietly();
@@ -444,8 +454,16 @@ class group_core {
   // Brings the timer in line with deadlines_.armed(): waits for it, or is
   // cancelled when nothing is due. Any thread, without the lock. Out of
   // memory, the timer stays as it was and a deadline may fire late (at the
-  // next arming).
-  void sync_timer() noexcept;
+  // next arming). Nothing before enable_deadlines().
+  void sync_timer() noexcept {
+    if (arm_timer_)
+      arm_timer_(this);
+  }
+
+  // sync_timer()'s work (a template only so that it is compiled where
+  // enable_deadlines is).
+  template <class>
+  static void arm_timer(group_core* self) noexcept;
 
   // The timer fired (or was cancelled: ec): times out every task due, then
   // arms for the next deadline.
@@ -471,6 +489,7 @@ class group_core {
   bool promoting_ = false;  // a thread is in promote()'s loop
   concurrency_limit limit_;
   deadlines deadlines_;  // its timer: created by the owner, then constant
+  void (*arm_timer_)(group_core*) noexcept = nullptr;  // set with the timer
   // The outcome counters and peak_queued under mutex_ (tasks end on any
   // thread); spawned, detached and peak_size on the owner's thread only.
   group_stats stats_;

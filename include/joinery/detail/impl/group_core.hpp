@@ -263,17 +263,16 @@ inline void group_core::start_queued(task_header* t) noexcept {
 
 // --- Deadlines ------------------------------------------------------------------
 
-inline void group_core::sync_timer() noexcept {
-  context_timer* timer = deadlines_.timer();  // created before the first deadline
-  if (!timer)
-    return;
+template <class>
+void group_core::arm_timer(group_core* self) noexcept {
+  context_timer* timer = self->deadlines_.timer();  // created with arm_timer_
   // Lock order: the timer's mutex, then the group's lock (to read armed).
-  timer->with([this](net::steady_timer& t) {
+  timer->with([self](net::steady_timer& t) {
     std::optional<deadline_clock::time_point> when;
     {
-      std::lock_guard lock(mutex_);
-      if (!closed_)
-        when = deadlines_.armed();
+      std::lock_guard lock(self->mutex_);
+      if (!self->closed_)
+        when = self->deadlines_.armed();
     }
     try {
       if (!when) {
@@ -281,7 +280,7 @@ inline void group_core::sync_timer() noexcept {
         return;
       }
       t.expires_at(*when);
-      t.async_wait(deadline_handler{counted_ref<group_core>::share(this)});
+      t.async_wait(deadline_handler{counted_ref<group_core>::share(self)});
     } catch (...) {
     }
   });
