@@ -75,7 +75,7 @@ fi
 user_time() {
   if [ "$measure" = instructions ]; then
     valgrind --tool=cachegrind --cache-sim=no --trace-children=yes --cachegrind-out-file=/dev/null \
-      "$@" 2>&1 >/dev/null | awk '/I[ ]+refs/ { gsub(",", "", $4); if ($4 > m) m = $4 } END { printf "%.2f\n", m / 1e9 }'
+      "$@" 2>&1 >/dev/null | awk '/I[ ]+refs/ { gsub(",", "", $4); if ($4 + 0 > m) m = $4 + 0 } END { printf "%.2f\n", m / 1e9 }'
   else
     { /usr/bin/time -f %U "$@" >/dev/null; } 2>&1 | tail -1
   fi
