@@ -12,15 +12,13 @@
 #include <joinery/join_handle.hpp>
 #include <joinery/join_map.hpp>
 
-#include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include "net.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <string>
 
-namespace net = boost::asio;
 using namespace net::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 

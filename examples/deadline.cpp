@@ -12,7 +12,7 @@
 
 #include <joinery/join_set.hpp>
 
-#include <boost/asio.hpp>
+#include "net.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-namespace net = boost::asio;
 using namespace std::chrono_literals;
 
 net::awaitable<std::string> process(int id) {

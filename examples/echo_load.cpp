@@ -13,7 +13,7 @@
 
 #include <joinery/join_set.hpp>
 
-#include <boost/asio.hpp>
+#include "net.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -21,7 +21,6 @@
 #include <string>
 #include <string_view>
 
-namespace net = boost::asio;
 using net::awaitable;
 using net::ip::tcp;
 

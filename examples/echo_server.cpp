@@ -46,9 +46,7 @@
 #include <joinery/task_info.hpp>
 #include <joinery/wait_if_empty.hpp>
 
-#include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
+#include "net.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -64,7 +62,6 @@
 #include <thread>
 #include <vector>
 
-namespace net = boost::asio;
 using net::awaitable;
 using net::ip::tcp;
 using namespace net::experimental::awaitable_operators;
@@ -120,7 +117,7 @@ awaitable<void> session(tcp::socket socket, std::chrono::milliseconds idle) {
     if (ec == net::error::eof)
       co_return;  // the client left
     if (ec)
-      throw boost::system::system_error(ec);
+      throw joinery::system_error(ec);
     // While echoing, only an abort (terminal) interrupts: a shutdown's
     // request arriving now is not taken, and the grace period's abort ends
     // the session if it is still running then.
@@ -391,7 +388,7 @@ int main(int argc, char** argv) {
     // One thread: the map is used from that thread only, and with
     // concurrency hint 1 joinery gives sessions no serializer of their own.
     // Several threads: the server's loops (the map's users) share a strand.
-    net::io_context io(opt.threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT);
+    net::io_context io(static_cast<int>(opt.threads));  // the hint: how many run it
     auto strand = net::make_strand(io);
     server srv(io.get_executor(), strand, opt);
     bool demo_ok = true;

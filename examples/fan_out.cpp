@@ -14,13 +14,12 @@
 #include <joinery/join_handle.hpp>
 #include <joinery/join_set.hpp>
 
-#include <boost/asio.hpp>
+#include "net.hpp"
 
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
 
-namespace net = boost::asio;
 using namespace std::chrono_literals;
 
 net::awaitable<void> sleep_for(std::chrono::milliseconds d) {

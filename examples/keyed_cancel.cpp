@@ -11,17 +11,11 @@
 
 #include <joinery/join_map.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "net.hpp"
 
 #include <exception>
 #include <iostream>
 #include <string>
-
-namespace net = boost::asio;
 
 // A task that yields once before finishing, so an abort issued right after
 // spawning reaches it while it is still pending.

@@ -21,9 +21,10 @@
 #   standalone-1.28, standalone-1.38
 #             g++ -O2 against standalone Asio 1.28.2 and 1.38.2, without
 #             Boost (JOINERY_BOOST_ASIO=OFF: the test programs link
-#             joinery::joinery_standalone and include no Boost header), when
-#             those header trees are present in ../shared/vendor/; skipped
-#             with a message otherwise
+#             joinery::joinery_standalone and include no Boost header; on
+#             1.38.2 the examples too, but crawler), when those header trees
+#             are present in ../shared/vendor/; skipped with a message
+#             otherwise
 # Every build also replays the committed fuzz corpora. Idempotent: reruns
 # rebuild incrementally. Stops at the first failure; the output ends with
 # ctest's summary.
