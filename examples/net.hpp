@@ -8,7 +8,7 @@
 // <asio.hpp> itself and writes `namespace net = boost::asio;` (or `asio`);
 // joinery::asio names the selected one in both modes, and
 // joinery::error_code / joinery::system_error its error types.
-#include <joinery/detail/config.hpp>
+#include <joinery/error.hpp>  // joinery::asio, joinery::error_code, joinery::system_error
 #if defined(JOINERY_STANDALONE_ASIO)
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
