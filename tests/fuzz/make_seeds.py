@@ -172,8 +172,8 @@ shutdown = {
     "shutdown_refuses_joins": sp(1, 1) + [QUIESCE, SHUTDOWN, G_FAR, JOIN, JOIN_WAIT, KEY_JOIN, 1, OPEN_ALL, QUIESCE],
     "shutdown_detach_all": sp(1, 1) + sp(2, 0, 0, NEVER) + [QUIESCE, SHUTDOWN, G_FAR, DETACH, QUIESCE, OPEN_ALL, QUIESCE, HANDLE_ABORT, 1, TERMINAL, QUIESCE],
     # Tasks finished, unjoined, when the short grace period starts: its timer
-    # may fire before the shutdown takes them, and aborts them too (they keep
-    # their outcome; info(key).abort_requested shows the abort).
+    # may fire before the shutdown takes them, and must leave them alone
+    # (info(key).abort_requested stays false: it once marked them).
     "shutdown_short_finished_unjoined": sp(1) + sp(2, 0, 0, THROW) + [QUIESCE, SHUTDOWN, G_SHORT, PASS_GRACE, QUIESCE],
 }
 
@@ -233,26 +233,15 @@ findings = {
 fuzz_dir = os.path.dirname(os.path.abspath(__file__))
 here = os.path.join(fuzz_dir, "corpus")
 os.makedirs(here, exist_ok=True)
-for name, ops in seeds.items():
-    for variant, suffix in ((0, "u8"), (1, "str")):
-        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
-            f.write(bytes([variant] + ops))
-for name, ops in extended.items():
-    for variant, suffix in ((2, "u8"), (3, "str")):
-        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
-            f.write(bytes([variant] + ops))
-for name, ops in shutdown.items():
-    for variant, suffix in ((6, "u8"), (7, "str")):
-        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
-            f.write(bytes([variant] + ops))
-for name, ops in counters.items():
-    for variant, suffix in ((2, "u8"), (3, "str")):
-        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
-            f.write(bytes([variant] + ops))
-for name, ops in fail_fast.items():
-    for variant, suffix in ((8, "u8"), (9, "str")):
-        with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
-            f.write(bytes([variant] + ops))
+# Each table's first byte selects the harness's key type (u8 or string) and
+# its alphabet: 0/1 the first, 2/3 the extended and the counters', 6/7 the
+# shutdown's, 8/9 the fail-fast one.
+for table, (u8, string) in ((seeds, (0, 1)), (extended, (2, 3)), (shutdown, (6, 7)),
+                            (counters, (2, 3)), (fail_fast, (8, 9))):
+    for name, ops in table.items():
+        for variant, suffix in ((u8, "u8"), (string, "str")):
+            with open(os.path.join(here, f"{name}_{suffix}"), "wb") as f:
+                f.write(bytes([variant] + ops))
 print(f"wrote {2 * (len(seeds) + len(extended) + len(shutdown) + len(counters) + len(fail_fast))} seeds to {here}")
 for name, ops in findings.items():
     with open(os.path.join(here, f"found_{name}"), "wb") as f:
