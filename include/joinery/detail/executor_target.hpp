@@ -78,9 +78,9 @@ bool running_in_this_thread(const Ex& ex) noexcept {
 // names, once per function type: for the two types joinery posts (a task's
 // launch, an operation's completion) the other four targets cost 7% of an
 // optimised build of a translation unit that spawns and joins (g++ -O2,
-// bench/compile/join_map.cpp). The other targets (a
-// task's serialized executor, strands) are reached through any_io_executor,
-// one allocation more (docs/performance.md).
+// bench/compile/join_map.cpp). The other targets (a task's serialized
+// executor, strands) are reached through any_io_executor, one allocation
+// more (docs/performance.md, "Compile cost").
 template <class Ex, class F>
 void post_direct(const Ex& ex, F&& f) {
   if constexpr (std::is_same_v<Ex, net::any_io_executor>) {
